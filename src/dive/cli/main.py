@@ -6,6 +6,8 @@ from importlib.metadata import PackageNotFoundError, version
 
 import typer
 
+from dive.cli import kas as kas_cli
+from dive.cli import ztdf as ztdf_cli
 from dive.cli.serve import serve_command
 
 __all__ = ["app", "main"]
@@ -20,6 +22,8 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 app.command("serve")(serve_command)
+app.add_typer(kas_cli.app, name="kas")
+app.add_typer(ztdf_cli.app, name="ztdf")
 
 
 def _print_version(value: bool) -> None:

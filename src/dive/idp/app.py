@@ -9,19 +9,22 @@ from datetime import timedelta
 
 import anyio
 from fastapi import FastAPI
+from prometheus_client import CollectorRegistry
 from sqlalchemy import text
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from dive.idp.bootstrap import bootstrap, rotate_due_keys
+from dive.idp.broker.partners import PartnerClient
 from dive.idp.clock import Clock, SystemClock
 from dive.idp.core import IdpCore
 from dive.idp.database import IdpDatabase
 from dive.idp.errors import AdminApiError, IdpError, OAuthError
+from dive.idp.metrics import IdpMetrics
 from dive.idp.passwords import PasswordHasher
 from dive.idp.protection import DataProtector, decode_protection_key
 from dive.idp.repository import Directory
-from dive.idp.routes import admin, login, oidc
+from dive.idp.routes import admin, broker, login, oidc
 from dive.idp.routes.common import in_thread
 from dive.idp.session_store import SessionStore
 from dive.idp.settings import load_idp_settings
@@ -37,6 +40,7 @@ __all__ = ["VERSION", "create_app"]
 VERSION = "0.1.0"
 MAINTENANCE_INTERVAL_S = 3600.0  # key rotation is checked at start and at least daily (§A.2)
 EVENTS_RETENTION = timedelta(days=7)
+SESSION_GAUGE_WINDOW = timedelta(hours=8)  # the SSO maximum lifespan
 log = logging.getLogger(__name__)
 
 
@@ -45,9 +49,19 @@ def create_app(settings: ServiceSettings, *, clock: Clock | None = None) -> Fast
     engine = create_engine_for(settings.database_url)
     db = IdpDatabase(engine)
     directory = Directory(db, DataProtector(decode_protection_key(idp_settings.data_protection_key)))
-    core = IdpCore(settings=idp_settings, directory=directory, store=SessionStore(db),
-                   hasher=PasswordHasher(idp_settings.argon2), keys=RealmKeys(directory),
-                   clock=clock or SystemClock())  # fmt: skip
+    registry = CollectorRegistry()
+    metrics = IdpMetrics(registry, settings.instance_code)
+    core = IdpCore(
+        settings=idp_settings,
+        directory=directory,
+        store=SessionStore(db),
+        hasher=PasswordHasher(idp_settings.argon2, observe=metrics.password_hash),
+        keys=RealmKeys(directory),
+        partners=PartnerClient(settings.ca_bundle, on_jwks_fetch=metrics.jwks_fetch),
+        metrics=metrics,
+        clock=clock or SystemClock(),
+    )
+    metrics.count_sessions_with(lambda: core.store.count_open_sso_sessions(core.now() - SESSION_GAUGE_WINDOW))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -57,6 +71,7 @@ def create_app(settings: ServiceSettings, *, clock: Clock | None = None) -> Fast
             tasks.start_soon(_maintenance, core)
             yield
             tasks.cancel_scope.cancel()
+        core.partners.close()
         engine.dispose()
 
     async def database_check() -> None:
@@ -83,12 +98,13 @@ def create_app(settings: ServiceSettings, *, clock: Clock | None = None) -> Fast
         version=VERSION,
         readiness_checks={"database": database_check, "signing-keys": keys_check, "realms": realms_check},
         lifespan=lifespan,
+        registry=registry,
     )
     app.state.idp = core
     app.state.throttle = IpThrottle()
     app.add_exception_handler(OAuthError, _oauth_error)  # type: ignore[arg-type]
     app.add_exception_handler(AdminApiError, _admin_error)  # type: ignore[arg-type]
-    for module in (oidc, login, admin):
+    for module in (oidc, login, broker, admin):
         app.include_router(module.router)
     return app
 

@@ -9,10 +9,10 @@ from dive.idp.administration import create_client, create_realm, create_user
 from dive.idp.core import IdpCore
 from dive.idp.errors import IdpError
 from dive.idp.model import Realm
+from dive.idp.realm_names import MASTER_REALM
 
-__all__ = ["MASTER_REALM", "bootstrap", "rotate_due_keys"]
+__all__ = ["bootstrap", "rotate_due_keys"]
 
-MASTER_REALM = "master"
 log = logging.getLogger(__name__)
 
 
@@ -35,7 +35,6 @@ def _create_master(core: IdpCore) -> Realm:
             "realm": MASTER_REALM,
             "displayName": "Keycloak",
             "enabled": True,
-            "accessTokenLifespan": core.settings.admin_token_lifespan_s,
             "defaultRoles": [],
             "passwordPolicy": "",
         },

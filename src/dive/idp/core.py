@@ -7,7 +7,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from dive.idp.broker.partners import PartnerClient
 from dive.idp.clock import Clock
+from dive.idp.metrics import IdpMetrics
 from dive.idp.model import Realm, User
 from dive.idp.passwords import PasswordHasher
 from dive.idp.repository import Directory
@@ -27,6 +29,8 @@ class IdpCore:
     store: SessionStore
     hasher: PasswordHasher
     keys: RealmKeys
+    partners: PartnerClient
+    metrics: IdpMetrics
     clock: Clock
 
     def now(self) -> datetime:
@@ -42,10 +46,11 @@ class IdpCore:
         return self.settings.issuer(realm.name)
 
     def visible_at(self) -> datetime:
-        """Clients and IdPs changed later than this are not yet visible (test propagation delay, #27)."""
-        return self.now() - timedelta(seconds=self.settings.propagation_delay_s)
+        """The flows see a client or IdP whose `visible_at` has passed (test propagation delay, #27)."""
+        return self.now()
 
     def change_visible_from(self) -> datetime:
+        """When a change written now becomes visible to the flows: now plus the test propagation delay."""
         return self.now() + timedelta(seconds=self.settings.propagation_delay_s)
 
     def roles_of(self, user: User) -> list[str]:
@@ -53,6 +58,7 @@ class IdpCore:
 
     def event(self, realm: Realm, event_type: str, **fields: Any) -> None:
         """Record a Keycloak event (§A.9) and log it; never with passwords or codes."""
+        self.metrics.event(realm.name, event_type)
         if realm.setting("eventsEnabled"):
             self.store.record_event(realm.id, event_type, time_ms=self.now_ms(), **fields)
         log.info("idp event", extra={"realm": realm.name, "event_type": event_type, "error": fields.get("error")})

@@ -7,6 +7,7 @@ from typing import Any
 
 from dive.idp.core import IdpCore
 from dive.idp.model import Client, Realm, SsoSession, User
+from dive.idp.realm_names import MASTER_REALM
 from dive.idp.sessions import refresh_lifetime_s
 from dive.idp.tokens import (
     TokenContext,
@@ -19,6 +20,13 @@ from dive.idp.tokens import (
 )
 
 __all__ = ["issue_tokens"]
+
+
+def _lifespan(core: IdpCore, realm: Realm, client: Client) -> int:
+    """Admin tokens (master realm) live `DIVE_IDP_ADMIN_TOKEN_LIFESPAN_S` (300 s, §A.9); others per client/realm."""
+    if realm.name == MASTER_REALM:
+        return core.settings.admin_token_lifespan_s
+    return client.access_token_lifespan(realm)
 
 
 def issue_tokens(
@@ -36,7 +44,7 @@ def issue_tokens(
     ctx = TokenContext(issuer=core.issuer(realm), client=client, user=user, roles=core.roles_of(user),
                        session=session, scope=scope, now=int(now.timestamp()), nonce=nonce)  # fmt: skip
     key = core.keys.active(realm)
-    lifespan = client.access_token_lifespan(realm)
+    lifespan = _lifespan(core, realm, client)
     access = sign_rs256(access_token_claims(ctx, lifespan=lifespan, jti=new_jti()), key)
     body: dict[str, Any] = {
         "access_token": access,
@@ -46,7 +54,9 @@ def issue_tokens(
         "not-before-policy": 0,
         "scope": scope,
     }
+    core.metrics.token(realm.name, "access")
     if "openid" in scope.split():
+        core.metrics.token(realm.name, "id")
         body["id_token"] = sign_rs256(id_token_claims(ctx, lifespan=lifespan, access_token=access), key)
     if session is not None:
         refresh_s = refresh_lifetime_s(session, realm, now)
@@ -55,6 +65,7 @@ def issue_tokens(
         core.store.save_refresh_token(jti, session_id=session.id, client_id=client.client_id, expires_at=expires_at)
         claims = refresh_token_claims(ctx, session, expires_at=int(expires_at.timestamp()), jti=jti)
         body["refresh_token"] = sign_refresh(claims, key)
+        core.metrics.token(realm.name, "refresh")
         body["refresh_expires_in"] = refresh_s
         body["session_state"] = session.id
     return body

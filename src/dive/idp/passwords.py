@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from argon2 import PasswordHasher as _Argon2
@@ -48,7 +50,9 @@ class Argon2Params:
 class PasswordHasher:
     """argon2id with bounded concurrency (argon2 releases the GIL; at most `max_concurrent` hashes run at once)."""
 
-    def __init__(self, params: Argon2Params, *, max_concurrent: int = 4) -> None:
+    def __init__(
+        self, params: Argon2Params, *, max_concurrent: int = 4, observe: Callable[[float], None] | None = None
+    ) -> None:
         self._argon2 = _Argon2(
             time_cost=params.time_cost,
             memory_cost=params.memory_kib,
@@ -58,18 +62,28 @@ class PasswordHasher:
             type=Type.ID,
         )
         self._slots = threading.BoundedSemaphore(max_concurrent)
+        self._observe = observe
         self._dummy_hash = self._argon2.hash("dummy password for unknown users")
 
     def hash(self, password: str) -> str:
-        with self._slots:
+        with self._slots, self._timed():
             return self._argon2.hash(password)
 
     def verify(self, stored_hash: str, password: str) -> bool:
-        with self._slots:
+        with self._slots, self._timed():
             try:
                 return self._argon2.verify(stored_hash, password)
             except (VerifyMismatchError, VerificationError, InvalidHashError):
                 return False
+
+    @contextmanager
+    def _timed(self) -> Iterator[None]:
+        begin = time.perf_counter()
+        try:
+            yield
+        finally:
+            if self._observe is not None:
+                self._observe(time.perf_counter() - begin)
 
     def needs_rehash(self, stored_hash: str) -> bool:
         return self._argon2.check_needs_rehash(stored_hash)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 
 from dive.idp.bruteforce import LockoutState
 from dive.idp.database import IdpDatabase
@@ -92,6 +92,11 @@ class SessionStore:
                 select(IdpSsoSession).where(IdpSsoSession.user_id == user_id, IdpSsoSession.ended_at.is_(None))
             )
             return [_sso(r) for r in rows]
+
+    def count_open_sso_sessions(self, since: datetime) -> int:
+        with self._db.read() as s:
+            return int(s.scalar(select(func.count(IdpSsoSession.id)).where(
+                IdpSsoSession.ended_at.is_(None), IdpSsoSession.last_seen_at > since)) or 0)  # fmt: skip
 
     def touch_sso_session(self, session_id: str, now: datetime) -> None:
         with self._db.write() as s:

@@ -32,7 +32,9 @@ log = logging.getLogger("dive.kas.audit")
 
 
 class AuditSink:
-    def __init__(self, sessions: sessionmaker[Session], spool: Path, *, on_spooled: Callable[[int], None] | None = None) -> None:
+    def __init__(
+        self, sessions: sessionmaker[Session], spool: Path, *, on_spooled: Callable[[int], None] | None = None
+    ) -> None:
         self._sessions, self._spool = sessions, spool
         self._repository = DecisionLogRepository()
         self._queue: asyncio.Queue[DecisionRecord] = asyncio.Queue(QUEUE_SIZE)

@@ -140,7 +140,9 @@ def _run_engine(engine: PolicyEngine, inputs: list[dict[str, object]]) -> list[D
 def _from_engine(result: Decision | PolicyError, pending: _Pending, ctx: DecisionContext) -> GroupDecision:
     ids = {"policy_uuid": pending.policy.uuid, "resource_id": _resource_id(pending.policy), "input": pending.input}
     if isinstance(result, PolicyError):
-        return GroupDecision(False, "pdp_error", "the policy engine could not decide; access denied", "pdp_error", **ids)
+        return GroupDecision(
+            False, "pdp_error", "the policy engine could not decide; access denied", "pdp_error", **ids
+        )
     failed = result.failed
     common = {"checks": dict(result.checks), "revision": result.revision, **ids}
     if not result.allow:

@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from dive.kas.errors import KeyStoreError
 
-__all__ = ["KeyStatus", "KasKeyPair", "KeyRing", "public_key_fingerprint", "public_key_pem"]
+__all__ = ["KasKeyPair", "KeyRing", "KeyStatus", "public_key_fingerprint", "public_key_pem"]
 
 KeyStatus = Literal["active", "retired", "revoked"]
 

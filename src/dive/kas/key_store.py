@@ -87,7 +87,7 @@ class KasKeyStore:
             return KasKeyInfo(row.kid, row.algorithm, row.status, row.fingerprint, row.created_at)
 
     def load_ring(self) -> KeyRing:
-        """Unseal every usable key; `KeyStoreError` (the KAS refuses to start) on any unreadable key or no active one."""
+        """Unseal every usable key; `KeyStoreError` (the KAS refuses to start) on an unreadable key or no active key."""
         with self._sessions() as session:
             rows = list(session.scalars(select(KasKey)))
         kek = self._kek(create=False)
@@ -142,7 +142,9 @@ class KasKeyStore:
         except SecretsError as exc:
             raise KeyStoreError("kas_key_store_invalid", f"the KAS key-encryption key is unusable: {exc}") from exc
         if kek is None:
-            raise KeyStoreError("kas_no_active_key", f"no KAS key-encryption key for {self.code}; run `dive kas rotate`")
+            raise KeyStoreError(
+                "kas_no_active_key", f"no KAS key-encryption key for {self.code}; run `dive kas rotate`"
+            )
         return kek
 
     def _unseal(self, kek: str, row: KasKey) -> rsa.RSAPrivateKey:

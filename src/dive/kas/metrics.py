@@ -16,15 +16,25 @@ DECISION_BUCKETS: Final = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 
 class KasMetrics:
     def __init__(self, registry: CollectorRegistry, instance_code: str) -> None:
         code = instance_code
-        self.rewraps = Counter("dive_kas_rewrap", "Rewrap results per KAO", ("instance_code", "result"), registry=registry)
+        self.rewraps = Counter(
+            "dive_kas_rewrap", "Rewrap results per KAO", ("instance_code", "result"), registry=registry
+        )
         self.errors = Counter(
             "dive_kas_rewrap_errors", "Rewrap failures by code", ("instance_code", "code"), registry=registry
         )
         self.seconds = Histogram(
-            "dive_kas_rewrap_seconds", "Rewrap request time", ("instance_code",), buckets=REWRAP_BUCKETS, registry=registry
+            "dive_kas_rewrap_seconds",
+            "Rewrap request time",
+            ("instance_code",),
+            buckets=REWRAP_BUCKETS,
+            registry=registry,
         ).labels(code)
         self.kaos = Histogram(
-            "dive_kas_rewrap_kaos", "KAOs per rewrap request", ("instance_code",), buckets=KAO_BUCKETS, registry=registry
+            "dive_kas_rewrap_kaos",
+            "KAOs per rewrap request",
+            ("instance_code",),
+            buckets=KAO_BUCKETS,
+            registry=registry,
         ).labels(code)
         self.decision_seconds = Histogram(
             "dive_kas_decision_seconds", "Policy engine batch time", ("instance_code",), registry=registry
@@ -32,7 +42,9 @@ class KasMetrics:
         self.unwrap_seconds = Histogram(
             "dive_kas_unwrap_seconds", "RSA unwrap time", ("instance_code",), buckets=REWRAP_BUCKETS, registry=registry
         ).labels(code)
-        self.dek_cache = Counter("dive_kas_dek_cache", "DEK cache lookups", ("instance_code", "result"), registry=registry)
+        self.dek_cache = Counter(
+            "dive_kas_dek_cache", "DEK cache lookups", ("instance_code", "result"), registry=registry
+        )
         self.keys = Gauge("dive_kas_keys", "KAS keys by status", ("instance_code", "status"), registry=registry)
         self.jwks_fetches = Counter(
             "dive_kas_jwks_fetch", "JWKS fetches", ("instance_code", "result"), registry=registry

@@ -43,7 +43,7 @@ class RegistryState:
 def build_registry_data(snapshot: RegistrySnapshot, settings: KasSettings, *, production: bool) -> RegistryData:
     own = settings.instance_code
     issuers = {settings.own_issuer: own} | {p.issuer: p.code for p in snapshot.trusted_partners}
-    test_codes = () if production else tuple(dict.fromkeys([own, *snapshot.test_codes]) - set(ISO_ALPHA3))
+    test_codes = () if production else {own, *snapshot.test_codes} - set(ISO_ALPHA3)
     return RegistryData(
         tenant_id=own,
         trusted_issuers=issuers,

@@ -70,7 +70,8 @@ def load_kas_settings(service: ServiceSettings) -> KasSettings:
         kas_id=catalog.kas_id(service.instance),
         instance_code=service.instance_code,
         public_base_url=env.get("DIVE_KAS_PUBLIC_URL", service.public_url).rstrip("/"),
-        own_issuer=env.get("DIVE_KAS_OWN_ISSUER") or catalog.issuer(service.instance, host=service.public_host, shift=shift),
+        own_issuer=env.get("DIVE_KAS_OWN_ISSUER")
+        or catalog.issuer(service.instance, host=service.public_host, shift=shift),
         max_request_bytes=_int(env, "DIVE_KAS_MAX_REQUEST_BYTES", DEFAULT_MAX_REQUEST_BYTES),
         max_policies_per_request=_int(env, "DIVE_KAS_MAX_POLICIES_PER_REQUEST", DEFAULT_MAX_POLICIES),
         max_kaos_per_request=_int(env, "DIVE_KAS_MAX_KAOS_PER_REQUEST", DEFAULT_MAX_KAOS),

@@ -62,8 +62,11 @@ def check_srt_time(srt: SignedRequest, *, now: float, max_age_s: int) -> None:
 
 
 def verify_srt_signature(srt: SignedRequest, key: RSAKey | ECKey) -> None:
+    registry = jws.JWSRegistry(algorithms=list(SRT_ALGORITHMS))
+    # joserfc caps payloads at 125 kB; the request limit (2 MiB) already bounds the SRT, and bulk SRTs exceed 125 kB.
+    registry.max_payload_length = len(srt.token)
     try:
-        jws.deserialize_compact(srt.token, key, algorithms=list(SRT_ALGORITHMS))
+        jws.deserialize_compact(srt.token, key, registry=registry)
     except (JoseError, ValueError) as exc:
         raise AuthenticationError("srt_invalid", "the signed request token's signature does not verify") from exc
 

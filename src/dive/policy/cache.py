@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import math
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -132,11 +133,24 @@ def _expires_at(_key: str, entry: _Entry, now: float) -> float:
 
 
 class CachedEngine:
-    """A `PolicyEngine` that answers repeated decisions from `cache` (§8). Engine errors propagate, uncached."""
+    """A `PolicyEngine` that answers repeated decisions from `cache` (§8). Engine errors propagate, uncached.
 
-    def __init__(self, engine: PolicyEngine, cache: DecisionCache) -> None:
+    The revision is asked of the engine at most every `revision_poll_s` seconds (§8.4: 5 s for a remote engine, whose
+    `revision()` is an HTTP call; 0, every decision, for the embedded one) and learnt from every decision it makes.
+    """
+
+    def __init__(
+        self,
+        engine: PolicyEngine,
+        cache: DecisionCache,
+        *,
+        revision_poll_s: float = 0.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._engine, self._cache = engine, cache
+        self._poll_s, self._clock = revision_poll_s, clock
         self._revision: str | None = None
+        self._polled_at = -math.inf
         self._lock = threading.Lock()
 
     def decide(self, input: Mapping[str, object]) -> Decision:
@@ -144,7 +158,7 @@ class CachedEngine:
 
     def decide_many(self, inputs: Sequence[Mapping[str, object]]) -> list[Decision]:
         """Hits come from the cache; the misses go to the engine in one batch and are stored by the §8.3 rules."""
-        revision = self._observe(self._engine.revision())
+        revision = self._current_revision()
         keys = [decision_cache_key(revision, item) for item in inputs]
         found = [self._get(key) for key in keys]
         misses = [index for index, decision in enumerate(found) if decision is None]
@@ -158,7 +172,7 @@ class CachedEngine:
         return self._engine.check_label(resource, strict)
 
     def revision(self) -> str:
-        return self._observe(self._engine.revision())
+        return self._current_revision()
 
     def query(self, path: str, input: object | None = None) -> QueryResult:
         return self._engine.query(path, input)
@@ -166,6 +180,13 @@ class CachedEngine:
     def reload(self, data: Mapping[str, object] | None = None, extra_modules: Mapping[str, str] | None = None) -> None:
         self._engine.reload(data, extra_modules)
         self._observe(self._engine.revision())
+
+    def _current_revision(self) -> str:
+        now = self._clock()
+        if self._revision is None or now - self._polled_at >= self._poll_s:
+            self._polled_at = now
+            return self._observe(self._engine.revision())
+        return self._revision
 
     def _observe(self, revision: str) -> str:
         """§8.4: a revision not seen before flushes the namespace (earlier entries are unreachable anyway)."""

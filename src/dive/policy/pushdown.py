@@ -112,7 +112,7 @@ def resource_predicate(subject: SubjectFilter | NoContribution) -> ColumnElement
         r.classification_rank <= subject.max_rank,
         releasable,
         or_(r.coi_count == 0, and_(r.coi_operator == "ALL", holds_all), and_(r.coi_operator == "ANY", holds_one)),
-        or_(r.has_us_only.is_(False), _constant(subject.holds_us_only and subject.country == "USA")),
+        or_(r.has_us_only.is_(False), _constant(subject.holds_us_only)),
         or_(r.creation_ts.is_(None), r.creation_ts <= subject.now_plus_300s),
         or_(_constant(subject.org != "INDUSTRY"), r.releasable_to_industry.is_(True)),
     )

@@ -54,10 +54,9 @@ class LocalKeystore:
         existing = self.get(path)
         if existing is not None:
             return existing
-        try:
+        # Another process may create it between our read and our write: theirs wins.
+        with contextlib.suppress(SecretExistsError):
             self.put(path, generator())
-        except SecretExistsError:
-            pass  # another process created it between our read and our write: theirs wins
         value = self.get(path)
         if value is None:
             raise SecretStoreError(f"secret {path} vanished right after it was written")

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import re
+import ssl
 from collections.abc import Iterator
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlsplit
@@ -104,7 +105,7 @@ def test_auth_url_through_the_login_form_then_code_exchange(world):
     verifier = pyotp.random_base32(64)
     url = world.openid.auth_url(redirect_uri=REDIRECT, scope="openid", state="s1")
     url += f"&code_challenge={create_s256_code_challenge(verifier)}&code_challenge_method=S256"
-    with httpx.Client(verify=world.ca_bundle, follow_redirects=False) as browser:
+    with httpx.Client(verify=ssl.create_default_context(cafile=world.ca_bundle)) as browser:
         page = browser.get(url)
         action = re.search(r'<form method="post" action="([^"]+)"', page.text).group(1)
         csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)

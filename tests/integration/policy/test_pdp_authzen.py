@@ -7,8 +7,8 @@ import json
 from collections.abc import Iterator
 
 import pytest
-from conftest import INTEROP_DIR, authenticated_read, start_authzen_pdp
 
+from conftest import INTEROP_DIR, authenticated_read, start_authzen_pdp
 from harness import ServiceProcess
 
 TODO_VECTORS = INTEROP_DIR / "authzen" / "todo-decisions-1_0-02.json"

@@ -5,9 +5,9 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from conftest import USA_ISSUER, authenticated_read
 from sqlalchemy import select
 
+from conftest import USA_ISSUER, authenticated_read
 from dive.store.engine import create_engine_for, session_factory, writer_session_factory
 from dive.store.models.audit import DecisionLogEntry
 from dive.store.registry import FederationRegistryRepository

@@ -131,10 +131,10 @@ def _seed(core: IdpCore, otp_secret: str) -> None:
     })  # fmt: skip
 
 
-def start_idp(tmp_path: Path) -> Iterator[Idp]:
+def start_idp(tmp_path: Path, extra_env: dict[str, str] | None = None) -> Iterator[Idp]:
     home = tmp_path / "home"
     home.mkdir(mode=0o700)
-    settings = load_service_settings("idp", "usa", _environ(home))
+    settings = load_service_settings("idp", "usa", {**_environ(home), **(extra_env or {})})
     clock = FakeClock()
     app = create_app(settings, clock=clock)
     otp_secret = pyotp.random_base32()

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine, delete, select
 from sqlalchemy.orm import Session
@@ -64,7 +64,7 @@ MANIFEST: Final = {
 }
 # The ALL strategies' examples: hypothesis examples × subjects × labels on SQLite, fewer on PostgreSQL.
 SQLITE_EXAMPLES: Final = 30
-POSTGRES_EXAMPLES: Final = 8
+POSTGRES_EXAMPLES: Final = 10
 SUBJECTS_PER_CORPUS: Final = 2
 
 
@@ -223,34 +223,43 @@ SUBJECT_FIELDS: Final[Mapping[str, FieldValues]] = {
     "clearance": FieldValues(
         [
             *LEVELS,
+            "SECRET",
+            "TOP_SECRET",
             "TOP SECRET",
             "COSMIC TOP SECRET",
             "NATO SECRET",
             "NATO_CONFIDENTIAL",
+            " top  secret ",
             "GEHEIM",
             "STRENG GEHEIM",
-            "VS-NFD",
             "SECRET DÉFENSE",
             "TRÈS SECRET",
-            "CONFIDENTIEL",
             "DIFFUSION RESTREINTE",
-            "OFFICIAL",
             "PROTECTED B",
             "TS",
-            "S",
             "geheim",
             "secret-défense",
-            " top  secret ",
             "SECRET DE\u0301FENSE",
         ],
         ["SUPER SECRET", "SECRETISH", "", "   ", 3, None, ["SECRET"], ["SECRET", "TS"], ABSENT],
     ),
     "clearanceCountry": FieldValues([ABSENT] * 8 + ["NATO", "INDUSTRY"], ["FRA", "USA", "XXX", 7]),
     "countryOfAffiliation": FieldValues(
-        ["USA", "USA", "FRA", "FRA", "DEU", "GBR", "CAN", "JPN", "TST"], ["usa", "XXX", "NATO", "", 840, ABSENT]
+        ["USA", "USA", "USA", "FRA", "FRA", "FRA", "DEU", "GBR", "CAN", "JPN", "TST"],
+        ["usa", "XXX", "NATO", "", 840, ABSENT],
     ),
     "acpCOI": FieldValues(
-        _lists(["NATO", "FVEY", "US-ONLY", "NATO-COSMIC", "CAN-US", "EU-RESTRICTED", "Alpha", "QUAD"]),
+        [
+            [],
+            ["NATO"],
+            ["NATO", "FVEY"],
+            ["US-ONLY", "NATO"],
+            ["FVEY", "NATO", "NATO-COSMIC", "US-ONLY"],
+            ["Alpha", "NATO"],
+            ["EU-RESTRICTED", "NATO"],
+            ["CAN-US", "FVEY"],
+            ["QUAD"],
+        ],
         [["nato"], ABSENT, None, "NATO,FVEY", '["FVEY", "US-ONLY"]', 5, ["NATO", 5]],
     ),
     "organizationType": FieldValues(
@@ -274,15 +283,23 @@ def _timestamp(offset: timedelta, *, nanoseconds: int | None = None, suffix: str
 
 LABEL_FIELDS: Final[Mapping[str, FieldValues]] = {
     "releasabilityTo": FieldValues(
-        [["USA"], ["FRA"], ["USA", "FRA"], ["FRA", "USA", "GBR"], ["CAN", "DEU", "JPN", "USA"], ["TST", "DEU"]],
+        [
+            ["USA"],
+            ["FRA"],
+            ["USA", "FRA"],
+            ["FRA", "USA", "GBR"],
+            ["FRA", "USA", "GBR"],
+            ["CAN", "DEU", "JPN", "USA"],
+            ["TST", "DEU", "FRA"],
+        ],
         [[], ["USA", "XXX"], ["USA", "NATO"], ["usa"], ["USA", 5], ABSENT, None, "USA"],
     ),
     "COI": FieldValues(
-        _lists(["NATO", "FVEY", "US-ONLY", "NATO-COSMIC", "CAN-US", "EU-RESTRICTED", "Alpha", "QUAD"]) + [[]] * 6,
+        [[]] * 5 + _lists(["NATO", "FVEY", "US-ONLY"]) + [["NATO-COSMIC"], ["Alpha"], ["CAN-US", "FVEY"], ["QUAD"]],
         [["UNKNOWN-1"], ["nato"], ["NATO", "UNKNOWN-1"], ABSENT, None, "NATO", [5]],
     ),
     "coiOperator": FieldValues(["ALL", "ALL", "ANY", ABSENT], [" any ", "all", "BOGUS", "", 1]),
-    "caveats": FieldValues([[], [], ABSENT, ["NOFORN"]], [["FOUO"], None, "NOFORN"]),
+    "caveats": FieldValues([[], [], [], ABSENT, ["NOFORN"]], [["FOUO"], None, "NOFORN"]),
     "creationDate": FieldValues(
         [
             ABSENT,
@@ -301,7 +318,7 @@ LABEL_FIELDS: Final[Mapping[str, FieldValues]] = {
     ),
     "releasableToIndustry": FieldValues([True, False, ABSENT], ["true", 1]),
 }
-CLASSIFICATIONS: Final = FieldValues(LEVELS, ["SECRETISH", "secret", "NATO SECRET", "", 3, ABSENT])
+CLASSIFICATIONS: Final = FieldValues([*LEVELS, *LEVELS[:3]], ["SECRETISH", "secret", "NATO SECRET", "", 3, ABSENT])
 
 
 def _present(mapping: Mapping[str, Any]) -> dict[str, Any]:
@@ -311,15 +328,18 @@ def _present(mapping: Mapping[str, Any]) -> dict[str, Any]:
 @st.composite
 def subject_strategy(draw: st.DrawFn) -> tuple[dict[str, Any], str, bool]:
     """Claims, the deciding tenant and whether the token was verified."""
-    wild = draw(st.integers(0, 2)) == 0
+    wild = draw(st.integers(0, 3)) == 0
     claims = {name: draw(values.strategy(wild)) for name, values in SUBJECT_FIELDS.items()}
+    country = claims["countryOfAffiliation"]
+    if isinstance(country, str) and claims["clearanceCountry"] is ABSENT and draw(st.booleans()):
+        claims["clearance"] = primary_term(country, draw(st.sampled_from(LEVELS)))  # the term a national IdP sends
     authenticated = draw(st.sampled_from([True, True, True, False] if wild else [True]))
     return _present(claims), draw(st.sampled_from(["USA", "USA", "FRA"])), authenticated
 
 
 @st.composite
 def document_strategy(draw: st.DrawFn) -> Document:
-    wild = draw(st.integers(0, 3)) == 0
+    wild = draw(st.integers(0, 4)) == 0
     cls = draw(CLASSIFICATIONS.strategy(wild))
     label = {"classification": cls, **{name: draw(values.strategy(wild)) for name, values in LABEL_FIELDS.items()}}
     label.update(draw(_original_marking(cls, wild)))
@@ -364,18 +384,21 @@ def _check_corpus_against_subjects(
 
 
 def test_filter_returns_exactly_the_documents_the_pdp_allows(corpus: Corpus, store: Engine):
-    """§9.4, both directions, over random subjects and corpora of up to 60 labels."""
+    """§9.4, both directions, over random subjects and corpora of 20 to 50 labels."""
     examples = SQLITE_EXAMPLES if store.dialect.name == "sqlite" else POSTGRES_EXAMPLES
     tally = Tally()
 
+    # No shrinking: each attempt costs about a hundred engine calls, and the failure message already names the
+    # subject and the disputed labels.
     @settings(
         max_examples=examples,
         deadline=None,
         database=None,
+        phases=(Phase.explicit, Phase.reuse, Phase.generate),
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
     )
     @given(
-        documents=st.lists(document_strategy(), min_size=20, max_size=60),
+        documents=st.lists(document_strategy(), min_size=20, max_size=50),
         subjects=st.lists(subject_strategy(), min_size=SUBJECTS_PER_CORPUS, max_size=SUBJECTS_PER_CORPUS),
     )
     def check(documents: list[Document], subjects: list[tuple[dict[str, Any], str, bool]]) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import ssl
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,13 @@ JWKS_REFRESH_S = 10.0
 
 
 class PartnerClient:
-    def __init__(self, ca_bundle: Path, *, transport: httpx.BaseTransport | None = None) -> None:
+    def __init__(
+        self,
+        ca_bundle: Path,
+        *,
+        transport: httpx.BaseTransport | None = None,
+        on_jwks_fetch: Callable[[], None] | None = None,
+    ) -> None:
         self._ca_bundle = ca_bundle
         self._transport = transport
         self._client: httpx.Client | None = None
@@ -32,7 +39,7 @@ class PartnerClient:
         self._keys: dict[tuple[str, str], RSAKey] = {}
         self._fetched_at: dict[str, float] = {}
         self._lock = threading.Lock()
-        self.jwks_fetches = 0
+        self._on_jwks_fetch = on_jwks_fetch
 
     def _http(self) -> httpx.Client:
         mtime = self._ca_bundle.stat().st_mtime if self._ca_bundle.exists() else None
@@ -79,7 +86,8 @@ class PartnerClient:
 
     def _fetch_jwks(self, idp: IdentityProvider, issuer: str) -> None:
         self._fetched_at[idp.alias] = time.monotonic()
-        self.jwks_fetches += 1
+        if self._on_jwks_fetch is not None:
+            self._on_jwks_fetch()
         try:
             response = self._http().get(str(idp.config("jwksUrl")))
             response.raise_for_status()

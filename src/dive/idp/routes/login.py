@@ -34,7 +34,7 @@ from dive.idp.sessions import is_session_alive
 from dive.idp.totp import generate_totp_secret, provisioning_uri, verify_totp
 from dive.idp.verification import verify_id_token_hint
 
-__all__ = ["AUTH_COOKIE", "SSO_COOKIE", "router"]
+__all__ = ["AUTH_COOKIE", "SSO_COOKIE", "auth_session_from_cookie", "complete_login", "login_page", "router"]
 
 router = APIRouter()
 AUTH_COOKIE = "DIVE_AUTH_SESSION"
@@ -94,16 +94,16 @@ def _authorize(core: IdpCore, realm: Realm, request: Request) -> Response:
         if idp is not None and idp.enabled:
             response: Response = redirect(f"/realms/{realm.name}/broker/{quote(idp.alias)}/login")
         else:
-            response = _login_page(core, realm, login, notice=f"Sign-in with {auth.kc_idp_hint} is not available.")
+            response = login_page(core, realm, login, notice=f"Sign-in with {auth.kc_idp_hint} is not available.")
     elif stage == "otp":
         response = _second_factor_page(core, realm, login, live[1] if live else None)
     else:
-        response = _login_page(core, realm, login)
+        response = login_page(core, realm, login)
     _set_cookie(response, realm, AUTH_COOKIE, login.id)
     return response
 
 
-def _login_page(
+def login_page(
     core: IdpCore, realm: Realm, login: AuthSession, *, error: str | None = None, notice: str | None = None
 ) -> Response:
     auth = AuthorizationRequest.from_params(login.params)
@@ -147,10 +147,15 @@ async def _login_form(request: Request) -> dict[str, str]:
     return {k: v for k, v in form.items() if isinstance(v, str)}
 
 
-def _auth_session(core: IdpCore, realm: Realm, request: Request, form: dict[str, str]) -> AuthSession:
+def auth_session_from_cookie(core: IdpCore, realm: Realm, request: Request) -> AuthSession:
     login = core.store.auth_session(request.cookies.get(AUTH_COOKIE, ""), core.now())
     if login is None or login.realm_id != realm.id:
         raise LoginError("expired_code", "Your login attempt timed out. Login will start from the beginning.")
+    return login
+
+
+def _auth_session(core: IdpCore, realm: Realm, request: Request, form: dict[str, str]) -> AuthSession:
+    login = auth_session_from_cookie(core, realm, request)
     if not hmac.compare_digest(form.get("csrf", ""), login.csrf):
         raise LoginError("invalid_csrf", "The form has expired; please sign in again.")
     return login
@@ -171,7 +176,7 @@ def _submit_password(core: IdpCore, realm: Realm, request: Request, form: dict[s
         return render("message.html", status=400, realm_name=realm.display_name, error=exc.message, message="")
     throttle = request.app.state.throttle
     if throttle.is_blocked(client_ip(request), core.now().timestamp()):
-        return _login_page(core, realm, login, error="Too many failed logins; try again in a minute.")
+        return login_page(core, realm, login, error="Too many failed logins; try again in a minute.")
     auth = AuthorizationRequest.from_params(login.params)
     try:
         user = authentication.authenticate_password(core, realm, form.get("username", ""), form.get("password", ""),
@@ -180,13 +185,13 @@ def _submit_password(core: IdpCore, realm: Realm, request: Request, form: dict[s
         throttle.record_failure(client_ip(request), core.now().timestamp())
         core.event(realm, "LOGIN_ERROR", client_id=auth.client_id, ip_address=client_ip(request), error=exc.code,
                    details={"username": form.get("username", "").lower()})  # fmt: skip
-        return _login_page(core, realm, login, error=authentication.INVALID_CREDENTIALS)
+        return login_page(core, realm, login, error=authentication.INVALID_CREDENTIALS)
     needs_otp = authentication.has_otp(core, user) or auth.wants_otp or authentication.must_enrol_otp(realm, user)
     if needs_otp:
         login = replace(login, user_id=user.id, stage="otp")
         core.store.save_auth_session(login)
         return _second_factor_page(core, realm, login, user)
-    return _complete(core, realm, request, login, user, acr="1", amr=("pwd",))
+    return complete_login(core, realm, request, login, user, acr="1", amr=("pwd",))
 
 
 @router.post(ACTIONS + "/otp")
@@ -213,7 +218,7 @@ def _submit_otp(core: IdpCore, realm: Realm, request: Request, form: dict[str, s
     except LoginError as exc:
         core.event(realm, "LOGIN_ERROR", user_id=user.id, ip_address=client_ip(request), error=exc.code)
         return _second_factor_page(core, realm, login, user, error="Invalid authenticator code.")
-    return _complete(core, realm, request, login, user, acr="2", amr=("pwd", "otp"))
+    return complete_login(core, realm, request, login, user, acr="2", amr=("pwd", "otp"))
 
 
 def _confirm_enrolment(core: IdpCore, realm: Realm, request: Request, login: AuthSession, user: User,
@@ -230,18 +235,18 @@ def _confirm_enrolment(core: IdpCore, realm: Realm, request: Request, login: Aut
         user = replace(user, required_actions=tuple(a for a in user.required_actions if a != "CONFIGURE_TOTP"))
         core.directory.update_user(user)
     core.event(realm, "UPDATE_TOTP", user_id=user.id, ip_address=client_ip(request))
-    return _complete(core, realm, request, login, user, acr="2", amr=("pwd", "otp"))
+    return complete_login(core, realm, request, login, user, acr="2", amr=("pwd", "otp"))
 
 
-def _complete(core: IdpCore, realm: Realm, request: Request, login: AuthSession, user: User, *, acr: str,
-              amr: tuple[str, ...]) -> Response:  # fmt: skip
+def complete_login(core: IdpCore, realm: Realm, request: Request, login: AuthSession, user: User, *, acr: str,
+                   amr: tuple[str, ...], identity_provider: str | None = None) -> Response:  # fmt: skip
     """§A.7 result: the SSO session records acr/amr of this authentication; then the code is issued."""
     auth = AuthorizationRequest.from_params(login.params)
     authentication.record_success(core, user)
     previous = request.cookies.get(SSO_COOKIE)
     if previous:
         end_sso_session(core, realm, previous)
-    session = start_sso_session(core, realm, user, acr=acr, amr=amr)
+    session = start_sso_session(core, realm, user, acr=acr, amr=amr, identity_provider=identity_provider)
     core.store.delete_auth_session(login.id)
     core.event(realm, "LOGIN", client_id=auth.client_id, user_id=user.id, session_id=session.id,
                ip_address=client_ip(request), details={"username": user.username})  # fmt: skip

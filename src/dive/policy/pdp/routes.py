@@ -12,6 +12,7 @@ from starlette.responses import JSONResponse, Response
 from dive.observability.context import current_request_id
 from dive.policy.errors import PolicyError
 from dive.policy.pdp import authzen
+from dive.policy.pdp.limits import input_problem
 from dive.policy.pdp.runtime import PdpRuntime, QueryOutcome
 from dive.service.body import read_body_limited
 from dive.service.errors import HttpError
@@ -23,6 +24,50 @@ router = APIRouter()
 _DATA_PATH: Final = re.compile(r"[A-Za-z0-9_-]+(/[A-Za-z0-9_-]+)*")
 MAX_PATH_LENGTH: Final = 64
 JSON_TYPES: Final = ("application/json",)
+
+
+def _json_body_schema(schema: dict[str, Any]) -> dict[str, Any]:
+    """The routes read raw bodies (OPA semantics); this documents them in the OpenAPI for clients and fuzzers."""
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
+
+
+_ENTITY: Final = {
+    "type": "object",
+    "required": ["type", "id"],
+    "properties": {"type": {"type": "string"}, "id": {"type": "string"}, "properties": {"type": "object"}},
+}
+_EVALUATION: Final = {
+    "type": "object",
+    "required": ["subject", "action", "resource"],
+    "properties": {
+        "subject": _ENTITY,
+        "resource": _ENTITY,
+        "action": {
+            "type": "object",
+            "required": ["name"],
+            "properties": {"name": {"type": "string"}, "properties": {"type": "object"}},
+        },
+        "context": {"type": "object"},
+    },
+}
+DATA_REQUEST: Final = _json_body_schema({"type": "object", "properties": {"input": {}}})
+EVALUATION_REQUEST: Final = _json_body_schema(_EVALUATION)
+EVALUATIONS_REQUEST: Final = _json_body_schema(
+    {
+        **_EVALUATION,
+        "required": [],
+        "properties": {
+            **_EVALUATION["properties"],
+            "evaluations": {"type": "array", "items": {"type": "object"}},
+            "options": {
+                "type": "object",
+                "properties": {
+                    "evaluations_semantic": {"enum": ["execute_all", "deny_on_first_deny", "permit_on_first_permit"]}
+                },
+            },
+        },
+    }
+)
 
 
 class _JsonResponse(JSONResponse):
@@ -81,7 +126,7 @@ def _data_answer(request: Request, outcome: QueryOutcome, *, with_id: bool) -> J
 
 
 @router.post("/v1/data", include_in_schema=False)
-@router.post("/v1/data/{path:path}")
+@router.post("/v1/data/{path:path}", openapi_extra=DATA_REQUEST)
 async def post_data(request: Request, path: str = "") -> Response:
     """Evaluate `data.<path>` with `input` (OPA data API). Undefined answers 200 without `result`."""
     checked = _checked_path(path)
@@ -94,6 +139,9 @@ async def post_data(request: Request, path: str = "") -> Response:
     if body is not None and not isinstance(body, dict):
         return _opa_error(400, 'the request body must be a JSON object such as {"input": {...}}')
     input = (body or {}).get("input")
+    problem = input_problem(input)
+    if problem is not None:
+        return _opa_error(400, problem)
     return _data_answer(request, await _evaluate(request, checked, input), with_id=True)
 
 
@@ -126,6 +174,9 @@ async def _authzen_body(request: Request) -> dict[str, Any]:
 
 
 async def _answer(request: Request, evaluation: authzen.Evaluation) -> dict[str, Any]:
+    problem = input_problem(evaluation.as_request())
+    if problem is not None:
+        raise HttpError("invalid_request", problem, status=400)
     path = request.app.state.pdp_settings.authzen_path
     is_dive = path.startswith("dive/")
     input = authzen.dive_input(evaluation) if is_dive else evaluation.as_request()
@@ -133,7 +184,7 @@ async def _answer(request: Request, evaluation: authzen.Evaluation) -> dict[str,
     return authzen.evaluation_answer(outcome.result.value if outcome.result.defined else None)
 
 
-@router.post("/access/v1/evaluation")
+@router.post("/access/v1/evaluation", openapi_extra=EVALUATION_REQUEST)
 async def evaluation(request: Request) -> Response:
     """AuthZEN single evaluation."""
     body = await _authzen_body(request)
@@ -144,7 +195,7 @@ async def evaluation(request: Request) -> Response:
     return _JsonResponse(await _answer(request, parsed))
 
 
-@router.post("/access/v1/evaluations")
+@router.post("/access/v1/evaluations", openapi_extra=EVALUATIONS_REQUEST)
 async def evaluations(request: Request) -> Response:
     """AuthZEN boxcar: items inherit the top-level objects; answers keep the request's order."""
     body = await _authzen_body(request)

@@ -111,7 +111,7 @@ class PdpRuntime:
 
         def compile_here() -> None:
             barrier.wait()  # holds each thread until all are busy, so every one of them compiles
-            self.engine.query("dive/policy", None)
+            self.engine.query(DECISION_PATH, {})
 
         loop = asyncio.get_running_loop()
         await asyncio.gather(*(loop.run_in_executor(self._executor, compile_here) for _ in range(self._threads)))

@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from fastapi.responses import Response
 from starlette.requests import Request
 
-from dive.idp.bootstrap import MASTER_REALM
 from dive.idp.core import IdpCore
 from dive.idp.errors import AdminApiError, IdpError
 from dive.idp.model import Realm
+from dive.idp.realm_names import MASTER_REALM
 from dive.idp.routes.common import core_of
 from dive.idp.verification import verify_access_token
 

@@ -21,9 +21,15 @@ router = APIRouter()
 
 @router.post(ADMIN + "/clear-realm-cache")
 @router.post(ADMIN + "/clear-user-cache")
-@router.post(ADMIN + "/clear-keys-cache")
 def clear_cache(ctx: AdminContext = Depends(admin_context)) -> Response:
     """Configuration is read from the database on every request, so there is no cache to drop."""
+    return no_content()
+
+
+@router.post(ADMIN + "/clear-keys-cache")
+def clear_keys_cache(ctx: AdminContext = Depends(admin_context)) -> Response:
+    """Also drops the cached partner JWKS (§A.9)."""
+    ctx.core.partners.clear_keys()
     return no_content()
 
 

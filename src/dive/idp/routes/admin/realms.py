@@ -9,10 +9,10 @@ from fastapi.responses import Response
 from starlette.requests import Request
 
 from dive.idp.administration import create_realm
-from dive.idp.bootstrap import MASTER_REALM
 from dive.idp.core import IdpCore
 from dive.idp.errors import AdminApiError
 from dive.idp.model import REALM_DEFAULTS, Realm
+from dive.idp.realm_names import MASTER_REALM
 from dive.idp.routes.admin.auth import ADMIN, AdminContext, admin_context, admin_core, created, no_content
 
 __all__ = ["realm_to_rep", "router"]
