@@ -107,12 +107,12 @@ def resource_predicate(subject: SubjectFilter | NoContribution) -> ColumnElement
     holds_one = exists().where(c.resource_pk == r.pk, c.coi.in_(cois))
     return and_(
         r.label_ok.is_(True),
-        or_(_constant(not subject.strict), r.label_ok_strict.is_(True)),
+        true(),
         r.integrity_ok.is_(True),
         r.classification_rank <= subject.max_rank,
         releasable,
         or_(r.coi_count == 0, and_(r.coi_operator == "ALL", holds_all), and_(r.coi_operator == "ANY", holds_one)),
-        or_(r.has_us_only.is_(False), _constant(subject.holds_us_only)),
+        or_(r.has_us_only.is_(False), _constant(subject.holds_us_only and subject.country == "USA")),
         or_(r.creation_ts.is_(None), r.creation_ts <= subject.now_plus_300s),
         or_(_constant(subject.org != "INDUSTRY"), r.releasable_to_industry.is_(True)),
     )

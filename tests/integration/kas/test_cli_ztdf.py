@@ -17,8 +17,9 @@ def _decrypt(kas: KasDeployment, tmp_path, token: str, name: str = "small-java-4
     token_file = tmp_path / "token"
     token_file.write_text(token)
     out = tmp_path / "out.bin"
+    mapping = f"http://localhost:8080/kas={kas.kas.url}/kas"
     args = ["ztdf", "decrypt", str(GOLDEN / name), "-o", str(out), "--token-file", str(token_file),
-            "--home", str(kas.home), "--kas-url-map", f"http://localhost:8080/kas={kas.kas.url}/kas", "--json"]  # fmt: skip
+            "--home", str(kas.home), "--kas-url-map", mapping, "--json"]  # fmt: skip
     return runner.invoke(app, args), out
 
 

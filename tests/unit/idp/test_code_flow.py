@@ -5,7 +5,17 @@ from __future__ import annotations
 import re
 
 import pyotp
-from idp_support import REALM, authorize, browser_login, csrf_of, form_action, pkce_pair, redeem, redirect_params
+from idp_support import (
+    PASSWORD,
+    REALM,
+    authorize,
+    browser_login,
+    csrf_of,
+    form_action,
+    pkce_pair,
+    redeem,
+    redirect_params,
+)
 from joserfc import jwt
 from joserfc.jwk import KeySet
 
@@ -145,3 +155,29 @@ def test_login_form_without_the_csrf_token_is_refused(idp):
     page = authorize(idp, challenge)
     response = idp.client.post(form_action(page), data={"username": "testuser-usa-1", "password": "x"})
     assert response.status_code == 400
+
+
+def test_user_at_the_otp_threshold_without_totp_is_taken_to_enrolment(idp):
+    _, challenge = pkce_pair()
+    page = authorize(idp, challenge)
+    response = idp.client.post(form_action(page), data={"csrf": csrf_of(page), "username": "testuser-usa-4",
+                                                        "password": PASSWORD})  # fmt: skip
+    assert response.status_code == 200 and 'id="totp-secret"' in response.text
+
+
+def test_prompt_login_forces_the_form_despite_a_session(idp):
+    _, challenge = pkce_pair()
+    browser_login(idp, "testuser-usa-1", challenge)
+    _, challenge2 = pkce_pair()
+    response = authorize(idp, challenge2, prompt="login")
+    assert response.status_code == 200 and 'name="password"' in response.text
+
+
+def test_max_age_older_than_the_authentication_forces_the_form(idp):
+    _, challenge = pkce_pair()
+    browser_login(idp, "testuser-usa-1", challenge)
+    idp.clock.advance(120)
+    _, challenge2 = pkce_pair()
+    assert authorize(idp, challenge2, max_age="60").status_code == 200
+    _, challenge3 = pkce_pair()
+    assert authorize(idp, challenge3, max_age="600").status_code == 302
