@@ -24,6 +24,7 @@ from dive.idp.metrics import IdpMetrics
 from dive.idp.passwords import PasswordHasher
 from dive.idp.protection import DataProtector, decode_protection_key
 from dive.idp.repository import Directory
+from dive.idp.revocation_mirror import RedisRevocationMirror
 from dive.idp.routes import admin, broker, login, oidc
 from dive.idp.routes.common import in_thread
 from dive.idp.session_store import SessionStore
@@ -49,12 +50,13 @@ def create_app(settings: ServiceSettings, *, clock: Clock | None = None) -> Fast
     engine = create_engine_for(settings.database_url)
     db = IdpDatabase(engine)
     directory = Directory(db, DataProtector(decode_protection_key(idp_settings.data_protection_key)))
+    mirror = RedisRevocationMirror(settings.redis_url) if settings.redis_url else None
     registry = CollectorRegistry()
     metrics = IdpMetrics(registry, settings.instance_code)
     core = IdpCore(
         settings=idp_settings,
         directory=directory,
-        store=SessionStore(db),
+        store=SessionStore(db, on_revoke=mirror.publish if mirror else None),
         hasher=PasswordHasher(idp_settings.argon2, observe=metrics.password_hash),
         keys=RealmKeys(directory),
         partners=PartnerClient(settings.ca_bundle, on_jwks_fetch=metrics.jwks_fetch),
@@ -72,6 +74,8 @@ def create_app(settings: ServiceSettings, *, clock: Clock | None = None) -> Fast
             yield
             tasks.cancel_scope.cancel()
         core.partners.close()
+        if mirror is not None:
+            mirror.close()
         engine.dispose()
 
     async def database_check() -> None:

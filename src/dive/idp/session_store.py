@@ -3,7 +3,7 @@ revocation list (§A.3), login (auth) sessions, broker states, brute-force count
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -60,9 +60,19 @@ class EventQuery:
     date_to_ms: int | None = None
 
 
+RevocationListener = Callable[..., None]
+
+
 class SessionStore:
-    def __init__(self, db: IdpDatabase) -> None:
+    """`on_revoke(kind, value, issuer=, expires_at=, now=)` is called after a revocation is committed."""
+
+    def __init__(self, db: IdpDatabase, *, on_revoke: RevocationListener | None = None) -> None:
         self._db = db
+        self._on_revoke = on_revoke
+
+    def _published(self, kind: str, value: str, *, issuer: str, expires_at: datetime, now: datetime) -> None:
+        if self._on_revoke is not None:
+            self._on_revoke(kind, value, issuer=issuer, expires_at=expires_at, now=now)
 
     # --- SSO sessions -------------------------------------------------------------------------------------------
     def create_sso_session(self, session: SsoSession) -> None:
@@ -118,7 +128,9 @@ class SessionStore:
             )
             if ended.rowcount == 1:
                 s.merge(Revocation(kind="sid", value=session_id, issuer=issuer, expires_at=revoke_until))
-            return ended.rowcount == 1
+        if ended.rowcount == 1:
+            self._published("sid", session_id, issuer=issuer, expires_at=revoke_until, now=now)
+        return ended.rowcount == 1
 
     # --- authorization codes ------------------------------------------------------------------------------------
     def save_code(self, code: AuthorizationCode) -> None:
@@ -184,9 +196,10 @@ class SessionStore:
             return result.rowcount == 1
 
     # --- revocation list ----------------------------------------------------------------------------------------
-    def revoke(self, kind: str, value: str, *, issuer: str, expires_at: datetime) -> None:
+    def revoke(self, kind: str, value: str, *, issuer: str, expires_at: datetime, now: datetime) -> None:
         with self._db.write() as s:
             s.merge(Revocation(kind=kind, value=value, issuer=issuer, expires_at=expires_at))
+        self._published(kind, value, issuer=issuer, expires_at=expires_at, now=now)
 
     def is_revoked(self, *, jti: str | None, sid: str | None, now: datetime) -> bool:
         keys = [("jti", jti), ("sid", sid)]

@@ -107,7 +107,7 @@ def resource_predicate(subject: SubjectFilter | NoContribution) -> ColumnElement
     holds_one = exists().where(c.resource_pk == r.pk, c.coi.in_(cois))
     return and_(
         r.label_ok.is_(True),
-        true(),
+        or_(_constant(not subject.strict), r.label_ok_strict.is_(True)),
         r.integrity_ok.is_(True),
         r.classification_rank <= subject.max_rank,
         releasable,

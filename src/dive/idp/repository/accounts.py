@@ -24,13 +24,7 @@ from dive.idp.repository.base import (
     _user_filter,
     new_id,
 )
-from dive.store.models.idp import (
-    IdpCredential,
-    IdpRealm,
-    IdpRole,
-    IdpUser,
-    IdpUserRole,
-)
+from dive.store.models.idp import IdpCredential, IdpRealm, IdpRole, IdpUser, IdpUserRole
 
 __all__ = ["AccountRepository"]
 

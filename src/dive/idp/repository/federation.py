@@ -10,19 +10,8 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from dive.idp.model import Client
-from dive.idp.repository.base import (
-    IdentityProvider,
-    RepositoryBase,
-    _conflict,
-    new_id,
-)
-from dive.store.models.idp import (
-    IdpClient,
-    IdpFederatedIdentity,
-    IdpIdentityProvider,
-    IdpMapper,
-    IdpUser,
-)
+from dive.idp.repository.base import IdentityProvider, RepositoryBase, _conflict, new_id
+from dive.store.models.idp import IdpClient, IdpFederatedIdentity, IdpIdentityProvider, IdpMapper, IdpUser
 
 __all__ = ["FederationRepository"]
 

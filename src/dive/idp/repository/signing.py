@@ -7,18 +7,13 @@ from collections.abc import Sequence
 from sqlalchemy import delete, select
 
 from dive.idp.keys import SigningKey
-from dive.idp.repository.base import (
-    RepositoryBase,
-)
-from dive.store.models.idp import (
-    IdpSigningKey,
-)
+from dive.idp.repository.base import RepositoryBase
+from dive.store.models.idp import IdpSigningKey
 
 __all__ = ["SigningKeyRepository"]
 
 
 class SigningKeyRepository(RepositoryBase):
-    # --- signing keys -------------------------------------------------------------------------------------------
     def signing_keys(self, realm_id: str) -> list[SigningKey]:
         with self._db.read() as s:
             rows = s.scalars(

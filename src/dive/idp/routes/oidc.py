@@ -173,7 +173,7 @@ def _revoke(core: IdpCore, realm: Realm, authorization: str | None, form: dict[s
             return
         if claims.get("azp") == client.client_id:
             expires = datetime.fromtimestamp(int(claims["exp"]), UTC)
-            core.store.revoke("jti", str(claims["jti"]), issuer=core.issuer(realm), expires_at=expires)
+            core.store.revoke("jti", str(claims["jti"]), issuer=core.issuer(realm), expires_at=expires, now=core.now())
     core.event(realm, "REVOKE_GRANT", client_id=client.client_id, user_id=str(claims.get("sub")))
 
 

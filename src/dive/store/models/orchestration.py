@@ -112,7 +112,7 @@ class PipelineRun(Base):
 
 
 class AllowedTransition(Base):
-    """The state machine of §5.4, one row per allowed (from, to); filled by migration 0003, never written at run time."""
+    """The state machine of §5.4, one row per allowed (from, to); written by migration 0003 only."""
 
     __tablename__ = "allowed_transitions"
 
