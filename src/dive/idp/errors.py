@@ -45,8 +45,10 @@ class AdminApiError(IdpError):
 
 
 class LoginError(IdpError):
-    pass
+    """`code` is the Keycloak event error (`invalid_user_credentials`, `user_temporarily_disabled`, …);
+    `message` is what the login page shows, the same for every credential failure."""
 
 
 class BrokerError(IdpError):
-    pass
+    """`code` names the failed step (`broker_state_invalid`, `upstream_issuer_mismatch`, …); logged and recorded
+    as an `IDENTITY_PROVIDER_LOGIN_ERROR` event, while the user sees a generic notice."""

@@ -18,7 +18,7 @@ from dive.idp.core import IdpCore
 from dive.idp.errors import IdpError, LoginError, OAuthError
 from dive.idp.issuance import issue_tokens
 from dive.idp.logins import code_hash, effective_scope, end_sso_session, start_sso_session
-from dive.idp.model import Client, Realm
+from dive.idp.model import AuthorizationCode, Client, Realm
 from dive.idp.oauth.rfc6749 import non_empty
 from dive.idp.oauth.rfc7636 import verify_s256
 from dive.idp.sessions import is_session_alive
@@ -80,7 +80,7 @@ def _authorization_code(
     return body
 
 
-def _check_code(core: IdpCore, code: Any, client: Client, request: TokenRequest) -> None:
+def _check_code(core: IdpCore, code: AuthorizationCode, client: Client, request: TokenRequest) -> None:
     if code.client_id != client.client_id:
         raise OAuthError("invalid_grant", "Auth error: code was issued to another client")
     if code.expires_at <= core.now():

@@ -12,7 +12,7 @@ from functools import cached_property
 from typing import Literal
 
 from cryptography.hazmat.primitives import serialization
-from joserfc.jwk import KeySet, OctKey, RSAKey
+from joserfc.jwk import OctKey, RSAKey
 
 __all__ = [
     "KeyStatus",
@@ -22,7 +22,6 @@ __all__ = [
     "keys_metadata",
     "plan_rotation",
     "public_key_base64",
-    "verification_key_set",
 ]
 
 KeyStatus = Literal["ACTIVE", "PASSIVE"]
@@ -107,7 +106,3 @@ def keys_metadata(keys: Sequence[SigningKey]) -> dict[str, object]:
             for k in keys
         ],
     }
-
-
-def verification_key_set(keys: Sequence[SigningKey]) -> KeySet:
-    return KeySet([k.rsa for k in keys])

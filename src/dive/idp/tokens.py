@@ -164,14 +164,17 @@ def decode_signed(token: str, keys: Sequence[SigningKey], *, refresh: bool = Fal
     Expiry, issuer and type are the caller's rules (an expired `id_token_hint` is acceptable, §A.5.5)."""
     try:
         header = json.loads(base64.urlsafe_b64decode(token.split(".")[0] + "=="))
-        kid = header.get("kid")
-        key = next((k for k in keys if k.kid == kid), None)
-        if key is None:
-            raise IdpError("token_invalid", "the token's kid is not a key of this realm")
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise IdpError("token_invalid", "the token is malformed") from exc
+    kid = header.get("kid") if isinstance(header, dict) else None
+    key = next((k for k in keys if k.kid == kid), None)
+    if key is None:
+        raise IdpError("token_invalid", "the token's kid is not a key of this realm")
+    try:
         if refresh:
             decoded = jwt.decode(token, key.hs512, algorithms=["HS512"])
         else:
             decoded = jwt.decode(token, KeySet([key.rsa]), algorithms=["RS256"])
-    except (JoseError, ValueError, IndexError, UnicodeDecodeError, AttributeError) as exc:
+    except (JoseError, ValueError) as exc:
         raise IdpError("token_invalid", "the token is malformed or its signature does not verify") from exc
     return dict(decoded.claims)

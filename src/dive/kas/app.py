@@ -1,4 +1,5 @@
-"""The KAS service: routes only (spec/ztdf-kas.md §7); the steps live in `rewrap`, `auth`, `srt`, `request`."""
+"""The KAS service: routes only (spec/ztdf-kas.md §7); the steps live in `rewrap`, `srt`, `request` and the shared
+`dive.tokens` verifier."""
 
 from __future__ import annotations
 
@@ -18,13 +19,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from dive.kas.audit import AuditSink
-from dive.kas.auth import TokenVerifier, VerifiedToken
 from dive.kas.errors import CONNECT_CODES, AuthenticationError, KasError, KasUnavailableError, RequestInvalidError
 from dive.kas.key_store import KasKeyStore
 from dive.kas.metrics import KasMetrics
 from dive.kas.public_key import public_key_answer
 from dive.kas.rate_limit import RateLimiter
-from dive.kas.registry_feed import RegistryFeed, RegistryState
 from dive.kas.request import parse_envelope, parse_request_body
 from dive.kas.rewrap import RequestContext, RewrapService
 from dive.kas.settings import KasSettings, load_kas_settings
@@ -32,8 +31,9 @@ from dive.kas.srt import check_srt_time, read_srt, verify_srt_signature
 from dive.kas.unwrap import DekCache
 from dive.observability.context import current_request_id
 from dive.pki import ssl_context_for
-from dive.policy.bundle import PolicyBundle, build_data
+from dive.policy.bundle import PolicyBundle
 from dive.policy.engines.regopy_engine import RegopyEngine
+from dive.policy.registry_feed import RegistryFeed
 from dive.secrets import LocalKeystore
 from dive.service import (
     PayloadTooLargeError,
@@ -43,6 +43,7 @@ from dive.service import (
     read_body_limited,
 )
 from dive.store import StoreError, check_schema, create_engine_for, session_factory, writer_session_factory
+from dive.tokens import TokenCheckUnavailableError, TokenError, TokenVerifier, VerifiedToken
 
 __all__ = ["create_app"]
 
@@ -100,7 +101,15 @@ class _Kas:
         self.ring = self.keys.load_ring()
         self.bundle = PolicyBundle.load()
         self.engine = RegopyEngine(self.bundle)
-        self.feed = RegistryFeed(sessions, settings, production=service.env == "production", on_change=self._apply)
+        self.feed = RegistryFeed(
+            sessions=sessions,
+            engine=self.engine,
+            static_data=dict(self.bundle.static_data),
+            own_code=settings.instance_code,
+            own_issuer=settings.own_issuer,
+            production=service.env == "production",
+            on_reload=self._registry_changed,
+        )
         self.metrics = KasMetrics(registry, settings.instance_code)
         self.audit = AuditSink(
             writer_session_factory(database),
@@ -131,8 +140,8 @@ class _Kas:
             "auditSpool": self.audit.spooled,
         }
 
-    def _apply(self, state: RegistryState) -> None:
-        self.engine.reload(build_data(self.bundle.static_data, state.data))
+    def _registry_changed(self, version: int, revision: str) -> None:
+        """The feed reloaded the engine's `data.dive`; key changes bump the registry version too (§10)."""
         try:
             self.ring = self.keys.load_ring()
         except KasError as exc:
@@ -146,7 +155,7 @@ def create_app(settings: ServiceSettings) -> FastAPI:
     try:
         check_schema(settings.database_url)
         kas = _Kas(settings, kas_settings, registry)
-        kas.feed.load()
+        kas.feed.refresh()
     except (KasError, StoreError) as exc:
         raise ServiceFactoryError("service_unavailable", f"the KAS cannot start: {exc}") from exc
     app = create_service_app(
@@ -291,7 +300,7 @@ async def _rewrap_steps(request: Request, kas: _Kas, *, connect: bool, started: 
     token_field = parse_envelope(raw)
     if kas.verifier is None or kas.service_rewrap is None:
         raise KasUnavailableError("service_unavailable", "the KAS is starting; retry shortly")
-    verified = await kas.verifier.verify(request.headers.get("authorization"))
+    verified = await _verify_token(kas.verifier, request.headers.get("authorization"))
     kas.subject_limiter.take(f"{verified.claims.get('iss')}|{verified.claims.get('sub')}", "subject")
     _refuse_dpop(request, verified)
     srt = read_srt(token_field)
@@ -310,6 +319,23 @@ async def _rewrap_steps(request: Request, kas: _Kas, *, connect: bool, started: 
         started=started,
     )
     return await kas.service_rewrap.rewrap(body, verified, ctx)
+
+
+# The KAS's own 401 codes (§7.6) for the shared verifier's reasons; every other rejection is `token_invalid`.
+_TOKEN_CODES: Final = {
+    "missing_token": "token_missing",
+    "expired": "token_expired",
+    "issuer_not_trusted": "issuer_not_trusted",
+}
+
+
+async def _verify_token(verifier: TokenVerifier, authorization: str | None) -> VerifiedToken:
+    try:
+        return await verifier.verify(authorization)
+    except TokenCheckUnavailableError as exc:
+        raise KasUnavailableError("service_unavailable", exc.message) from exc
+    except TokenError as exc:
+        raise AuthenticationError(_TOKEN_CODES.get(exc.code, "token_invalid"), exc.message) from exc
 
 
 def _refuse_dpop(request: Request, verified: VerifiedToken) -> None:

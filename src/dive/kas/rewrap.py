@@ -15,7 +15,6 @@ from typing import Any
 import anyio
 
 from dive.kas.audit import AuditSink
-from dive.kas.auth import VerifiedToken
 from dive.kas.decision import DecisionContext, GroupDecision, decide_policies
 from dive.kas.key_ring import KeyRing
 from dive.kas.metrics import KasMetrics
@@ -24,6 +23,7 @@ from dive.kas.settings import KasSettings
 from dive.kas.unwrap import DekCache, UnwrapOutcome, unwrap_kao
 from dive.policy.engine import PolicyEngine
 from dive.store import DecisionRecord
+from dive.tokens import VerifiedToken
 from dive.ztdf import wrap_split_key
 
 __all__ = ["RequestContext", "RewrapService"]

@@ -14,8 +14,8 @@ from joserfc import jws
 from joserfc.errors import JoseError
 from joserfc.jwk import ECKey, RSAKey
 
-from dive.kas.auth import decode_segment
 from dive.kas.errors import AuthenticationError, RequestInvalidError
+from dive.tokens import decode_segment
 
 __all__ = ["SRT_ALGORITHMS", "SignedRequest", "check_srt_time", "read_srt", "verify_srt_signature"]
 

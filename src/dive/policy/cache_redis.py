@@ -1,7 +1,7 @@
 """The decision cache in Redis, shared by an instance's processes (spec/abac.md §8.1; CONSISTENCY #6, #25).
 
 Keys are `<DIVE_REDIS_PREFIX><namespace>:<key>`, i.e. `dive:<c>:decision:<sha256>`; each entry is the engine's
-decision object as canonical JSON with `SETEX`. A new revision flushes the namespace with `SCAN` and `DEL`, never
+decision object as canonical JSON, `SET … EX ttl`. A new revision flushes the namespace with `SCAN` and `DEL`, never
 `FLUSHDB`: the database is shared with other instances and caches.
 """
 
@@ -48,7 +48,7 @@ class RedisDecisionCache:
 
     def put(self, key: str, decision: Decision, ttl_s: int) -> None:
         try:
-            self._client.setex(self.key_for(key), ttl_s, canonical_json(decision.raw).encode("utf-8"))
+            self._client.set(self.key_for(key), canonical_json(decision.raw).encode("utf-8"), ex=ttl_s)
         except redis.RedisError as exc:
             raise _unavailable("write", exc) from exc
 

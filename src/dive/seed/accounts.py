@@ -81,6 +81,9 @@ def test_accounts(code: str, coi_members: Mapping[str, Sequence[str]]) -> list[A
     return [_account(country, *row) for row in rows]
 
 
+test_accounts.__test__ = False  # type: ignore[attr-defined]  # a test module importing it must not collect it
+
+
 def _account(
     country: str, pattern: str, level: Level, cois: Sequence[str], org: OrganizationType, totp: bool
 ) -> AccountSpec:

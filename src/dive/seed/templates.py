@@ -40,13 +40,14 @@ def _sorted(codes: Iterable[str]) -> tuple[str, ...]:
 
 
 def _coalition(
-    id: str, cois: str, op: str, rel: Iterable[str], units: int, *, industry: bool = False, caveats: str = ""
+    id: str, cois: str, op: str, rel: str | Iterable[str], units: int, *, industry: bool = False, caveats: str = ""
 ) -> Template:
+    """`cois`, `rel` (when a string) and `caveats` are space-separated lists."""
     return Template(
         id=id,
         cois=tuple(cois.split()),
         operator=op,
-        releasability=_sorted(rel),
+        releasability=_sorted(rel.split() if isinstance(rel, str) else rel),
         caveats=tuple(caveats.split()),
         industry=industry,
         units=units,
@@ -55,35 +56,33 @@ def _coalition(
 
 # §7.3, in table order (the draw walks this order).
 COALITION_TEMPLATES: Final[tuple[Template, ...]] = (
-    _coalition("C01", "US-ONLY", "ALL", ["USA"], 35, caveats="NOFORN"),
-    _coalition("C02", "US-ONLY", "ALL", ["USA"], 35, industry=True),
-    _coalition("C03", "CAN-US", "ALL", ["CAN", "USA"], 37, industry=True),
-    _coalition("C04", "GBR-US", "ALL", ["GBR", "USA"], 37, industry=True),
-    _coalition("C05", "FRA-US", "ALL", ["FRA", "USA"], 36, industry=True),
-    _coalition("C06", "DEU-US", "ALL", ["DEU", "USA"], 36, industry=True),
+    _coalition("C01", "US-ONLY", "ALL", "USA", 35, caveats="NOFORN"),
+    _coalition("C02", "US-ONLY", "ALL", "USA", 35, industry=True),
+    _coalition("C03", "CAN-US", "ALL", "CAN USA", 37, industry=True),
+    _coalition("C04", "GBR-US", "ALL", "GBR USA", 37, industry=True),
+    _coalition("C05", "FRA-US", "ALL", "FRA USA", 36, industry=True),
+    _coalition("C06", "DEU-US", "ALL", "DEU USA", 36, industry=True),
     _coalition("C07", "FVEY", "ALL", FVEY_5, 70),
-    _coalition("C08", "AUKUS", "ALL", ["AUS", "GBR", "USA"], 40),
+    _coalition("C08", "AUKUS", "ALL", "AUS GBR USA", 40),
     _coalition("C09", "NATO", "ALL", NATO_32, 80),
     _coalition("C10", "NATO-COSMIC", "ALL", NATO_32, 30),
     _coalition("C11", "EU-RESTRICTED", "ALL", EU_27, 50),
-    _coalition("C12", "QUAD", "ALL", ["AUS", "IND", "JPN", "USA"], 40),
-    _coalition("C13", "NORTHCOM", "ALL", ["CAN", "MEX", "USA"], 32, industry=True),
-    _coalition("C14", "EUCOM", "ALL", ["DEU", "ESP", "FRA", "GBR", "ITA", "POL", "USA"], 34),
-    _coalition("C15", "PACOM", "ALL", ["AUS", "JPN", "KOR", "NZL", "PHL", "USA"], 33),
-    _coalition("C16", "CENTCOM", "ALL", ["ARE", "BHR", "EGY", "JOR", "KWT", "QAT", "SAU", "USA"], 31),
-    _coalition("C17", "SOCOM", "ALL", ["AUS", "CAN", "GBR", "NZL", "USA"], 30),
-    _coalition("C18", "Alpha", "ALL", ["FRA", "GBR", "USA"], 60),
-    _coalition("C19", "Beta", "ALL", ["DEU", "USA"], 60),
-    _coalition("C20", "Gamma", "ALL", ["CAN", "USA"], 60),
+    _coalition("C12", "QUAD", "ALL", "AUS IND JPN USA", 40),
+    _coalition("C13", "NORTHCOM", "ALL", "CAN MEX USA", 32, industry=True),
+    _coalition("C14", "EUCOM", "ALL", "DEU ESP FRA GBR ITA POL USA", 34),
+    _coalition("C15", "PACOM", "ALL", "AUS JPN KOR NZL PHL USA", 33),
+    _coalition("C16", "CENTCOM", "ALL", "ARE BHR EGY JOR KWT QAT SAU USA", 31),
+    _coalition("C17", "SOCOM", "ALL", "AUS CAN GBR NZL USA", 30),
+    _coalition("C18", "Alpha", "ALL", "FRA GBR USA", 60),
+    _coalition("C19", "Beta", "ALL", "DEU USA", 60),
+    _coalition("C20", "Gamma", "ALL", "CAN USA", 60),
     _coalition("C21", "NATO QUAD", "ANY", [*NATO_32, "AUS", "IND", "JPN"], 25),
-    _coalition(
-        "C22", "EUCOM PACOM", "ANY", ["AUS", "DEU", "ESP", "FRA", "GBR", "ITA", "JPN", "KOR", "NZL", "PHL", "POL", "USA"], 25
-    ),
-    _coalition("C23", "NORTHCOM EUCOM", "ANY", ["CAN", "DEU", "ESP", "FRA", "GBR", "ITA", "MEX", "POL", "USA"], 25),
-    _coalition("C24", "", "ALL", ["CAN", "DEU", "FRA", "GBR", "USA"], 70, industry=True),
-    _coalition("C25", "", "ALL", ["AUS", "CAN", "GBR", "USA"], 70, industry=True),
+    _coalition("C22", "EUCOM PACOM", "ANY", "AUS DEU ESP FRA GBR ITA JPN KOR NZL PHL POL USA", 25),
+    _coalition("C23", "NORTHCOM EUCOM", "ANY", "CAN DEU ESP FRA GBR ITA MEX POL USA", 25),
+    _coalition("C24", "", "ALL", "CAN DEU FRA GBR USA", 70, industry=True),
+    _coalition("C25", "", "ALL", "AUS CAN GBR USA", 70, industry=True),
     _coalition("C26", "", "ALL", FVEY_5, 30, industry=True),
-    _coalition("C27", "", "ALL", ["CAN", "DEU", "FRA", "GBR", "HUN", "POL", "ROU", "USA"], 34, industry=True),
+    _coalition("C27", "", "ALL", "CAN DEU FRA GBR HUN POL ROU USA", 34, industry=True),
 )
 _EU_ONLY: Final = frozenset({"C11"})  # seeded only where the instance is an EU-27 member
 

@@ -8,6 +8,7 @@ import html
 import os
 import re
 import ssl
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -184,3 +185,38 @@ def test_tampered_broker_state_is_rejected(pair):
                            params={"state": "forged", "code": "whatever"})  # fmt: skip
     assert "Sign-in at France failed or was cancelled." in page.text
     assert "Sign in with France" in page.text  # the chooser is shown again
+
+
+@pytest.mark.slow
+def test_partner_key_rotation_is_picked_up_through_a_jwks_refresh_on_unknown_kid(pair):
+    with _admin(pair.fra, pair.ca) as fra_admin:
+        assert fra_admin.post(f"/admin/realms/{FRA_REALM}/dive/rotate-keys").status_code == 200
+    time.sleep(10.5)  # the hub refreshes a partner JWKS at most once per 10 s (§A.8 step 4)
+    verifier = pyotp.random_base32(64)
+    with httpx.Client(verify=pair.ca) as browser:
+        claims = _hub_tokens(pair, _hub_login(pair, browser, "testuser-fra-1", verifier), verifier)
+    assert claims["preferred_username"] == "fra-idp.testuser-fra-1-2"  # the existing link, not a new user
+
+
+def test_deleting_the_identity_provider_ends_the_sessions_of_its_users(pair):
+    verifier = pyotp.random_base32(64)
+    with httpx.Client(verify=pair.ca) as browser:
+        done = _hub_login(pair, browser, "testuser-fra-1", verifier)
+    code = dict(parse_qsl(urlsplit(done.headers["location"]).query))["code"]
+    token_url = f"{pair.hub}/realms/{HUB_REALM}/protocol/openid-connect/token"
+    with httpx.Client(verify=pair.ca) as client:
+        tokens = client.post(token_url, data={"grant_type": "authorization_code", "code": code,
+                                              "redirect_uri": WEB_REDIRECT, "code_verifier": verifier},
+                             auth=(HUB_REALM, WEB_SECRET)).json()  # fmt: skip
+        with _admin(pair.hub, pair.ca) as hub_admin:
+            deleted = hub_admin.delete(f"/admin/realms/{HUB_REALM}/identity-provider/instances/fra-idp")
+            assert deleted.status_code == 204
+            users = hub_admin.get(f"/admin/realms/{HUB_REALM}/users", params={"search": "fra-idp."}).json()
+        refresh = client.post(token_url, data={"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]},
+                              auth=(HUB_REALM, WEB_SECRET))  # fmt: skip
+    assert refresh.json()["error_description"] == "Session not active"
+    assert sorted(u["username"] for u in users) == [  # the users remain, as in Keycloak
+        "fra-idp.testuser-fra-1",
+        "fra-idp.testuser-fra-1-2",
+        "fra-idp.testuser-fra-3",
+    ]

@@ -19,6 +19,7 @@ from idp_support import (
 from joserfc import jwt
 from joserfc.jwk import KeySet
 
+from dive.idp.administration import set_password
 from dive.idp.tokens import at_hash
 
 
@@ -121,6 +122,7 @@ def test_acr_values_2_on_a_password_session_steps_up_through_totp_enrolment(idp)
     verifier, challenge2 = pkce_pair()
     page = authorize(idp, challenge2, acr_values="2")
     assert page.status_code == 200 and 'id="totp-secret"' in page.text  # no TOTP yet: enrolment
+    assert '<div id="totp-qr"><svg' in page.text  # QR rendered server-side, inline
     secret = re.search(r'id="totp-secret">([^<]+)<', page.text).group(1).replace(" ", "")
     code = pyotp.TOTP(secret).at(idp.clock.now().timestamp())
     done = idp.client.post(form_action(page), data={"csrf": csrf_of(page), "otp": code})
@@ -181,3 +183,25 @@ def test_max_age_older_than_the_authentication_forces_the_form(idp):
     assert authorize(idp, challenge2, max_age="60").status_code == 200
     _, challenge3 = pkce_pair()
     assert authorize(idp, challenge3, max_age="600").status_code == 302
+
+
+def test_temporary_password_must_be_replaced_before_the_code_is_issued(idp):
+    realm = idp.core.directory.realm(REALM)
+    user = idp.core.directory.user_by_username(realm.id, "testuser-usa-1")
+    set_password(idp.core, realm, user, "Temporary-pass-123!", temporary=True)
+    verifier, challenge = pkce_pair()
+    page = authorize(idp, challenge)
+    step = idp.client.post(form_action(page), data={"csrf": csrf_of(page), "username": "testuser-usa-1",
+                                                    "password": "Temporary-pass-123!"})  # fmt: skip
+    assert step.status_code == 200 and 'name="password-new"' in step.text
+    mismatch = idp.client.post(form_action(step), data={"csrf": csrf_of(step), "password-new": "Brand-new-pass-1!",
+                                                        "password-confirm": "other"})  # fmt: skip
+    assert "Passwords don&#39;t match." in mismatch.text
+    weak = idp.client.post(form_action(step), data={"csrf": csrf_of(step), "password-new": "weak",
+                                                    "password-confirm": "weak"})  # fmt: skip
+    assert "Invalid password: minimum length 12." in weak.text
+    done = idp.client.post(form_action(step), data={"csrf": csrf_of(step), "password-new": "Brand-new-pass-1!",
+                                                    "password-confirm": "Brand-new-pass-1!"})  # fmt: skip
+    assert done.status_code == 302
+    assert redeem(idp, redirect_params(done)["code"], verifier).status_code == 200
+    assert idp.password_grant("testuser-usa-1", password="Brand-new-pass-1!").status_code == 200

@@ -3,7 +3,18 @@
 
 from __future__ import annotations
 
-from idp_support import BACKEND_SECRET, CLIENT_ID, CLIENT_SECRET, REALM, TOKEN_URL, browser_login, pkce_pair, redeem
+from idp_support import (
+    BACKEND_SECRET,
+    CLIENT_ID,
+    CLIENT_SECRET,
+    REALM,
+    TOKEN_URL,
+    browser_login,
+    csrf_of,
+    form_action,
+    pkce_pair,
+    redeem,
+)
 from joserfc import jwt
 from joserfc.jwk import KeySet
 
@@ -148,3 +159,15 @@ def test_backend_client_credentials_token_is_introspectable(idp):
     token = idp.client.post(TOKEN_URL, data={"grant_type": "client_credentials"},
                             auth=("dive-v3-backend-client", BACKEND_SECRET)).json()["access_token"]  # fmt: skip
     assert _introspect(idp, token)["active"] is True
+
+
+def test_logout_confirmation_post_with_its_csrf_token_ends_the_browser_session(idp):
+    verifier, challenge = pkce_pair()
+    tokens = redeem(idp, browser_login(idp, "testuser-usa-1", challenge)["code"], verifier).json()
+    forged = idp.client.post(f"{OIDC}/logout", data={"csrf": "forged"})
+    assert "Do you want to sign out?" in forged.text
+    assert _introspect(idp, tokens["access_token"])["active"] is True
+    page = idp.client.get(f"{OIDC}/logout")
+    done = idp.client.post(form_action(page), data={"csrf": csrf_of(page)})
+    assert done.status_code == 200 and "You are signed out." in done.text
+    assert _introspect(idp, tokens["access_token"]) == {"active": False}

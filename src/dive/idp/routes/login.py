@@ -9,13 +9,16 @@ from dataclasses import replace
 from datetime import timedelta
 from urllib.parse import quote
 
+import segno
 from fastapi import APIRouter
+from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import Response
 
 from dive.idp import authentication
+from dive.idp.administration import set_password
 from dive.idp.core import IdpCore
-from dive.idp.errors import IdpError, LoginError
+from dive.idp.errors import AdminApiError, IdpError, LoginError
 from dive.idp.logins import (
     AuthorizationRequest,
     RedirectableError,
@@ -135,8 +138,9 @@ def _second_factor_page(core: IdpCore, realm: Realm, login: AuthSession, user: U
             login = replace(login, params={**login.params, "enrol_secret": secret}, stage="enrol")
             core.store.save_auth_session(login)
         grouped = " ".join(secret[i : i + 4] for i in range(0, len(secret), 4))
+        uri = provisioning_uri(secret, username=user.username, issuer=realm.display_name)
         return render("enrol.html", realm_name=realm.display_name, username=user.username, grouped_secret=grouped,
-                      uri=provisioning_uri(secret, username=user.username, issuer=realm.display_name),
+                      uri=uri, qr_svg=Markup(segno.make(uri, error="m").svg_inline(scale=4, title="TOTP QR code")),
                       action=f"/realms/{realm.name}/login-actions/otp", csrf=login.csrf, error=error)  # fmt: skip
     return render("otp.html", realm_name=realm.display_name, action=f"/realms/{realm.name}/login-actions/otp",
                   csrf=login.csrf, error=error)  # fmt: skip
@@ -191,7 +195,7 @@ def _submit_password(core: IdpCore, realm: Realm, request: Request, form: dict[s
         login = replace(login, user_id=user.id, stage="otp")
         core.store.save_auth_session(login)
         return _second_factor_page(core, realm, login, user)
-    return complete_login(core, realm, request, login, user, acr="1", amr=("pwd",))
+    return _finish_local_login(core, realm, request, login, user, acr="1", amr=("pwd",))
 
 
 @router.post(ACTIONS + "/otp")
@@ -218,7 +222,7 @@ def _submit_otp(core: IdpCore, realm: Realm, request: Request, form: dict[str, s
     except LoginError as exc:
         core.event(realm, "LOGIN_ERROR", user_id=user.id, ip_address=client_ip(request), error=exc.code)
         return _second_factor_page(core, realm, login, user, error="Invalid authenticator code.")
-    return complete_login(core, realm, request, login, user, acr="2", amr=("pwd", "otp"))
+    return _finish_local_login(core, realm, request, login, user, acr="2", amr=("pwd", "otp"))
 
 
 def _confirm_enrolment(core: IdpCore, realm: Realm, request: Request, login: AuthSession, user: User,
@@ -235,7 +239,53 @@ def _confirm_enrolment(core: IdpCore, realm: Realm, request: Request, login: Aut
         user = replace(user, required_actions=tuple(a for a in user.required_actions if a != "CONFIGURE_TOTP"))
         core.directory.update_user(user)
     core.event(realm, "UPDATE_TOTP", user_id=user.id, ip_address=client_ip(request))
-    return complete_login(core, realm, request, login, user, acr="2", amr=("pwd", "otp"))
+    return _finish_local_login(core, realm, request, login, user, acr="2", amr=("pwd", "otp"))
+
+
+def _finish_local_login(core: IdpCore, realm: Realm, request: Request, login: AuthSession, user: User, *,
+                        acr: str, amr: tuple[str, ...]) -> Response:  # fmt: skip
+    """Required action UPDATE_PASSWORD (temporary password, §A.7) comes before the session is created."""
+    if "UPDATE_PASSWORD" not in user.required_actions:
+        return complete_login(core, realm, request, login, user, acr=acr, amr=amr)
+    login = replace(
+        login, user_id=user.id, stage="update-password", params={**login.params, "acr": acr, "amr": list(amr)}
+    )
+    core.store.save_auth_session(login)
+    return _update_password_page(realm, login)
+
+
+def _update_password_page(realm: Realm, login: AuthSession, *, error: str | None = None) -> Response:
+    return render("update_password.html", realm_name=realm.display_name, csrf=login.csrf, error=error,
+                  action=f"/realms/{realm.name}/login-actions/update-password")  # fmt: skip
+
+
+@router.post(ACTIONS + "/update-password")
+async def submit_new_password(realm: str, request: Request) -> Response:
+    core = core_of(request)
+    found = await in_thread(find_realm, core, realm)
+    form = await _login_form(request)
+    return await in_thread(_submit_new_password, core, found, request, form)
+
+
+def _submit_new_password(core: IdpCore, realm: Realm, request: Request, form: dict[str, str]) -> Response:
+    try:
+        login = _auth_session(core, realm, request, form)
+        user = core.directory.user(realm.id, login.user_id or "")
+        if user is None or login.stage != "update-password":
+            raise LoginError("invalid_user", "Your login attempt timed out. Login will start from the beginning.")
+    except LoginError as exc:
+        return render("message.html", status=400, realm_name=realm.display_name, error=exc.message, message="")
+    new = form.get("password-new", "")
+    if new != form.get("password-confirm", ""):
+        return _update_password_page(realm, login, error="Passwords don't match.")
+    try:
+        set_password(core, realm, user, new, temporary=False)
+    except AdminApiError as exc:
+        return _update_password_page(realm, login, error=exc.body.get("error_description") or exc.message)
+    core.event(realm, "UPDATE_PASSWORD", user_id=user.id, ip_address=client_ip(request))
+    user = core.directory.user(realm.id, user.id) or user
+    amr = tuple(str(a) for a in login.params.get("amr") or ["pwd"])
+    return complete_login(core, realm, request, login, user, acr=str(login.params.get("acr") or "1"), amr=amr)
 
 
 def complete_login(core: IdpCore, realm: Realm, request: Request, login: AuthSession, user: User, *, acr: str,

@@ -43,8 +43,8 @@ __all__ = [
     "DeploymentLock",
     "DeploymentState",
     "DeploymentStep",
+    "ErrorRecord",
     "InstanceOffset",
-    "OrchestrationError",
     "PipelineRun",
     "StateTransition",
 ]
@@ -229,7 +229,7 @@ class DeploymentLock(Base):
     release_reason: Mapped[str | None] = mapped_column(String(20))
 
 
-class OrchestrationError(Base):
+class ErrorRecord(Base):
     """A persisted failure (§7.2): severity 1 critical … 4 low; a later COMPLETE resolves an instance's errors."""
 
     __tablename__ = "orchestration_errors"
