@@ -11,6 +11,7 @@ from datetime import UTC, datetime, time, timedelta
 from typing import Any, Final
 
 from sqlalchemy import ColumnElement, Select, exists, func, or_, select
+from sqlalchemy.orm import aliased
 
 from dive.api.search_query import SearchQuery
 from dive.policy.pushdown import NoContribution, SubjectFilter, resource_predicate
@@ -39,8 +40,9 @@ def count_statement(subject: SubjectFilter | NoContribution, query: SearchQuery)
 def facet_statement(subject: SubjectFilter | NoContribution, query: SearchQuery, facet: str) -> Select[Any]:
     """Counts per value of `facet` under every filter except the facet's own."""
     conditions = [resource_predicate(subject), *_filters(query, skip=facet)]
+    # Aliased so that the pushdown's own EXISTS over these tables does not correlate with the facet's join.
     if facet == "releasableTo":
-        x = ResourceReleasability
+        x = aliased(ResourceReleasability)
         return (
             select(x.country, func.count())
             .join(Resource, Resource.pk == x.resource_pk)
@@ -48,7 +50,7 @@ def facet_statement(subject: SubjectFilter | NoContribution, query: SearchQuery,
             .group_by(x.country)
         )
     if facet == "coi":
-        c = ResourceCoi
+        c = aliased(ResourceCoi)
         return (
             select(c.coi, func.count()).join(Resource, Resource.pk == c.resource_pk).where(*conditions).group_by(c.coi)
         )

@@ -156,6 +156,7 @@ class Searcher:
         try:
             return await anyio.to_thread.run_sync(read)
         except SQLAlchemyError as exc:
+            log.exception("resource query failed", extra={"request_id": None})
             raise UnavailableError("service_unavailable", "The resource store is unreachable; try again.") from exc
 
 

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import os
 from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
 
 import typer
 
 from dive.cli import kas as kas_cli
+from dive.cli import orchdb as orchdb_cli
 from dive.cli import ztdf as ztdf_cli
 from dive.cli.serve import serve_command
+from dive.orchestration.errors import OrchestrationError
+from dive.orchestration.invocation import GlobalOptions, exit_with
 
 __all__ = ["app", "main"]
 
@@ -24,6 +29,7 @@ app = typer.Typer(
 app.command("serve")(serve_command)
 app.add_typer(kas_cli.app, name="kas")
 app.add_typer(ztdf_cli.app, name="ztdf")
+app.add_typer(orchdb_cli.app, name="orch-db")
 
 
 def _print_version(value: bool) -> None:
@@ -37,11 +43,36 @@ def _print_version(value: bool) -> None:
 
 @app.callback()
 def root(
+    context: typer.Context,
     show_version: bool = typer.Option(
         False, "--version", help="Print the version and exit.", is_eager=True, callback=_print_version
     ),
+    instance: str | None = typer.Option(None, "--instance", help="Default instance for commands taking a CODE."),
+    env: str | None = typer.Option(None, "--env", help="local or production (default: $DIVE_ENV or local)."),
+    dry_run: bool = typer.Option(False, "--dry-run", "-n", help="Plan only: no lock, no writes, no processes."),
+    json_output: bool = typer.Option(False, "--json", help="Data commands print one JSON document on stdout."),
+    home: Path | None = typer.Option(None, "--home", help="Deployment home (default: $DIVE_HOME or ./.dive)."),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Debug logging (secrets redacted)."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Errors and the final line only."),
+    yes: bool = typer.Option(False, "--yes", "-y", "--non-interactive", help="Never prompt; answer yes."),
+    no_color: bool = typer.Option(False, "--no-color", help="Plain output (also NO_COLOR)."),
 ) -> None:
     """DIVE V3: deploy and run coalition identity, policy and key-access services."""
+    try:
+        context.obj = GlobalOptions.build(
+            instance=instance,
+            env=env,
+            home=home,
+            environ=os.environ,
+            dry_run=dry_run,
+            json=json_output,
+            verbose=verbose,
+            quiet=quiet,
+            yes=yes,
+            no_color=no_color,
+        )
+    except OrchestrationError as exc:
+        exit_with(exc, as_json=json_output)
 
 
 def main() -> None:

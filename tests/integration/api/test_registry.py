@@ -53,7 +53,7 @@ def test_an_admin_registers_approves_and_suspends_a_partner(deployment: ApiDeplo
         suspended = client.post("/api/federation/spokes/GBR/suspend", json={"reason": "test"}, headers=headers)
     assert created.status_code == 201 and created.json()["spoke"]["status"] == "pending" and created.json()["spokeToken"]
     assert again.status_code == 200 and "spokeToken" not in again.json()
-    assert approved.status_code == 200 and approved.json()["spoke"]["status"] == "approved"
+    assert approved.status_code == 200 and approved.json()["spoke"]["status"] == "approved", approved.text
     assert twice.status_code == 409 and twice.json()["error"] == "conflict"
     assert body["issuer"] in [i["issuer"] for i in issuers.json()]
     assert suspended.json()["spoke"]["status"] == "suspended"

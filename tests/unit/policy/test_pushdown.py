@@ -226,8 +226,8 @@ def _lists(values: Sequence[str]) -> list[list[str]]:
 SUBJECT_FIELDS: Final[Mapping[str, FieldValues]] = {
     "uniqueID": FieldValues(["testuser-usa-4", "contractor-fra"], ["", "  ", 42, ABSENT]),
     "clearance": FieldValues(
-        [
-            *LEVELS,
+        [  # hypothesis favours the first value of a list: the highest clearance meets the most clauses
+            *reversed(LEVELS),
             "SECRET",
             "TOP_SECRET",
             "TOP SECRET",
@@ -463,7 +463,8 @@ def test_filter_returns_exactly_the_documents_the_pdp_allows(corpus: Corpus, sto
 
     check()
     print(
-        f"§9.4 on {store.dialect.name}: {tally.pairs} pairs, {tally.allowed} allowed, sole failures {tally.sole_failures}"
+        f"§9.4 on {store.dialect.name}: {tally.pairs} pairs, {tally.allowed} allowed; sole failures:",
+        tally.sole_failures,
     )
     assert tally.pairs >= examples * SUBJECTS_PER_CORPUS * 20
     assert tally.allowed >= tally.pairs // 20, "too few allows for the property to mean anything; widen the strategies"
