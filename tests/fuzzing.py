@@ -5,7 +5,7 @@ Imported by the fuzz tests of each service; example counts stay small for the 2-
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 import requests
 import schemathesis
@@ -21,8 +21,19 @@ FUZZ_SETTINGS = settings(
 )
 
 
-def fuzz_openapi(service: ServiceProcess, *, skip_paths: Iterable[str] = ()) -> list[str]:
-    """Fuzz every operation of the service's `/openapi.json`; returns the operations that were fuzzed."""
+def fuzz_openapi(
+    service: ServiceProcess,
+    *,
+    skip_paths: Iterable[str] = (),
+    headers: Mapping[str, str] | None = None,
+    path_parameters: Mapping[str, str] | None = None,
+) -> list[str]:
+    """Fuzz every operation of the service's `/openapi.json`; returns the operations that were fuzzed.
+
+    `skip_paths` names paths (all methods) or single operations as `"METHOD /path"`. `headers` go with every call
+    (e.g. a bearer token); `path_parameters` pin named path parameters to known values, so generated requests
+    reach past the lookup of an existing object.
+    """
     session = requests.Session()
     session.trust_env = False  # REQUESTS_CA_BUNDLE would replace the deployment CA
     session.verify = str(service.ca_bundle)
@@ -32,14 +43,20 @@ def fuzz_openapi(service: ServiceProcess, *, skip_paths: Iterable[str] = ()) -> 
     fuzzed: list[str] = []
     for result in schema.get_all_operations():
         operation = result.ok()
-        if operation.path in skipped:
+        name = f"{operation.method.upper()} {operation.path}"
+        if operation.path in skipped or name in skipped:
             continue
-        fuzzed.append(f"{operation.method.upper()} {operation.path}")
+        fuzzed.append(name)
 
         @FUZZ_SETTINGS
         @given(case=operation.as_strategy())
         def run(case: schemathesis.Case) -> None:
-            response = case.call(base_url=service.url, session=session, timeout=10, verify=session.verify)
+            for parameter, value in (path_parameters or {}).items():
+                if parameter in (case.path_parameters or {}):
+                    case.path_parameters[parameter] = value  # type: ignore[index]
+            response = case.call(
+                base_url=service.url, session=session, headers=dict(headers or {}), timeout=10, verify=session.verify
+            )
             case.validate_response(response, checks=[not_a_server_error])
 
         run()

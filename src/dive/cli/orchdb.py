@@ -226,5 +226,7 @@ def _code(context: typer.Context, text: str) -> str:
         exit_with(UsageError(str(exc)), as_json=options_of(context).json)
     default = options_of(context).instance
     if default is not None and default != code:
-        exit_with(UsageError(f"--instance {default.upper()} differs from {code.upper()}"), as_json=False)
+        exit_with(
+            UsageError(f"--instance {default.upper()} differs from {code.upper()}"), as_json=options_of(context).json
+        )
     return code

@@ -306,7 +306,7 @@ def _transition(session: Session, spoke: FederationSpoke, action: str, *, actor:
     spoke.status = target
     if target == "approved":
         spoke.approved_at, spoke.approved_by = datetime.now(UTC), actor
-        repository.set_matrix_pair(session, own, spoke.code, source="registration")
+        repository.set_matrix_pair(session, own, spoke.code, source="approval")
     else:
         repository.remove_matrix_pair(session, own, spoke.code)
     kas = session.get(KasRegistryEntry, catalog.kas_id(spoke.code))

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 from starlette.requests import Request
 
+from dive.idp.admin.representations import validation_error
 from dive.idp.keys import keys_metadata
 from dive.idp.routes.admin.auth import ADMIN, AdminContext, Page, admin_context, no_content, page
 from dive.idp.routes.common import core_of, find_realm, in_thread
@@ -17,6 +18,7 @@ from dive.idp.session_store import EventQuery
 __all__ = ["router"]
 
 router = APIRouter()
+MAX_EPOCH_MS_DIGITS = 15  # fits the BIGINT column with room to spare (year ~33,000)
 
 
 @router.post(ADMIN + "/clear-realm-cache")
@@ -44,12 +46,15 @@ def rotate_keys(ctx: AdminContext = Depends(admin_context)) -> dict[str, str]:
 
 
 def _date_ms(value: str | None) -> int | None:
-    """Keycloak's `dateFrom`/`dateTo` are `yyyy-MM-dd` or epoch milliseconds."""
+    """Keycloak's `dateFrom`/`dateTo` are `yyyy-MM-dd` or epoch milliseconds; anything else is a 400."""
     if not value:
         return None
-    if value.isdigit():
+    if value.isascii() and value.isdigit() and len(value) <= MAX_EPOCH_MS_DIGITS:
         return int(value)
-    return int(datetime.strptime(value, "%Y-%m-%d").replace(tzinfo=UTC).timestamp() * 1000)
+    try:
+        return int(datetime.strptime(value, "%Y-%m-%d").replace(tzinfo=UTC).timestamp() * 1000)
+    except ValueError:
+        raise validation_error(f"Invalid date {value!r}: expected yyyy-MM-dd or epoch milliseconds") from None
 
 
 @router.get(ADMIN + "/events")
