@@ -105,7 +105,9 @@ class _Entry(NamedTuple):
 class InProcessDecisionCache:
     """The embedded deployment's cache: per-entry TTL, at most `max_entries` (least recently used go first)."""
 
-    def __init__(self, *, max_entries: int = IN_PROCESS_MAX_ENTRIES, timer: Callable[[], float] = time.monotonic):
+    def __init__(
+        self, *, max_entries: int = IN_PROCESS_MAX_ENTRIES, timer: Callable[[], float] = time.monotonic
+    ) -> None:
         self._entries: TLRUCache[str, _Entry] = TLRUCache(max_entries, _expires_at, timer=timer)
         self._lock = threading.Lock()  # cachetools caches are not thread-safe; the api decides in worker threads
 

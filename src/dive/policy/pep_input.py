@@ -42,13 +42,20 @@ _LABEL_OPTIONAL: Final = ("originalClassification", "originalCountry", "creation
 class StoredResource(Protocol):
     """What the builder reads from a stored document; `dive.store.models.Resource` satisfies it."""
 
-    resource_id: str
-    instance_code: str
-    label: Mapping[str, Any]
-    encrypted: bool
-    kas_urls: Sequence[str] | None
-    manifest: Mapping[str, Any] | None
-    integrity_ok: bool
+    @property
+    def resource_id(self) -> str: ...
+    @property
+    def instance_code(self) -> str: ...
+    @property
+    def label(self) -> Mapping[str, Any]: ...
+    @property
+    def encrypted(self) -> bool: ...
+    @property
+    def kas_urls(self) -> Sequence[str] | None: ...
+    @property
+    def manifest(self) -> Mapping[str, Any] | None: ...
+    @property
+    def integrity_ok(self) -> bool: ...
 
 
 def build_subject(claims: Mapping[str, object], *, authenticated: bool) -> dict[str, object]:

@@ -1,7 +1,8 @@
 """The embedded engine: regopy (rego-cpp) behind `PolicyEngine`, guarded so that no input can crash or hang it.
 
 Interpreters are not thread-safe, so each thread owns a worker (interpreter plus prepared queries), rebuilt when the
-bundle or data changes. The decision and label queries run as prepared bundles.
+bundle or data changes. Every query runs as a prepared bundle: the decision and label queries are built with the
+worker, any other path on first use and kept in a small LRU, because compiling a query costs ~200 ms.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final
@@ -21,10 +23,12 @@ from dive.policy.engine import DECISION_PATH, LABEL_CHECK_PATH, Decision, LabelC
 from dive.policy.engines.regopy_wire import encode_input, parse_binding
 from dive.policy.errors import PolicyBundleError, PolicyQueryError
 
-__all__ = ["RegopyEngine"]
+__all__ = ["MAX_PREPARED_PATHS", "RegopyEngine"]
 
 _PATH_SEGMENT: Final = re.compile(r"[A-Za-z0-9_-]+")
 _EXTRA_PREFIX: Final = "extra/"
+_PINNED_PATHS: Final = (DECISION_PATH, LABEL_CHECK_PATH)
+MAX_PREPARED_PATHS: Final = 32  # other data paths kept prepared per worker, least recently used evicted
 
 
 def _assignment(path: str) -> str:
@@ -55,20 +59,30 @@ class _Worker:
                 self._interpreter.add_module(name, source)
             self._interpreter.add_data_json(snapshot.data_json)
             # A prepared bundle skips compiling the policy on every decision.
-            self._prepared: dict[str, Bundle] = {
-                path: self._interpreter.build(_assignment(path), []) for path in (DECISION_PATH, LABEL_CHECK_PATH)
-            }
+            self._pinned: dict[str, Bundle] = {path: self._build(path) for path in _PINNED_PATHS}
         except rs.RegoError as exc:
             raise PolicyBundleError(f"the policy bundle does not compile: {exc}") from exc
+        self._recent: OrderedDict[str, Bundle] = OrderedDict()
+
+    def _build(self, path: str) -> Bundle:
+        return self._interpreter.build(_assignment(path), [])
+
+    def prepared(self, path: str) -> Bundle:
+        """The prepared query for `path`, built on first use; at most MAX_PREPARED_PATHS besides the pinned ones."""
+        bundle = self._pinned.get(path) or self._recent.get(path)
+        if bundle is None:
+            bundle = self._recent[path] = self._build(path)
+            if len(self._recent) > MAX_PREPARED_PATHS:
+                self._recent.popitem(last=False)
+        elif path in self._recent:
+            self._recent.move_to_end(path)
+        return bundle
 
     def evaluate(self, path: str, input_json: str) -> QueryResult:
         try:
+            prepared = self.prepared(path)
             self._interpreter.set_input_term(input_json)
-            prepared = self._prepared.get(path)
-            if prepared is None:
-                pointer = rs.rego_query(self._interpreter._impl, _assignment(path))
-            else:
-                pointer = rs.rego_bundle_query(self._interpreter._impl, prepared._impl)
+            pointer = rs.rego_bundle_query(self._interpreter._impl, prepared._impl)
             try:
                 ok, output = rs.rego_output_ok(pointer), rs.rego_output_string(pointer)
             finally:
