@@ -10,6 +10,7 @@ from collections.abc import Iterable, Mapping
 import requests
 import schemathesis
 from hypothesis import HealthCheck, given, settings
+from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 
 from harness import ServiceProcess
@@ -27,12 +28,14 @@ def fuzz_openapi(
     skip_paths: Iterable[str] = (),
     headers: Mapping[str, str] | None = None,
     path_parameters: Mapping[str, str] | None = None,
+    negative: bool = False,
 ) -> list[str]:
     """Fuzz every operation of the service's `/openapi.json`; returns the operations that were fuzzed.
 
     `skip_paths` names paths (all methods) or single operations as `"METHOD /path"`. `headers` go with every call
     (e.g. a bearer token); `path_parameters` pin named path parameters to known values, so generated requests
-    reach past the lookup of an existing object.
+    reach past the lookup of an existing object. `negative` mixes in schema-violating requests (wrong types,
+    missing required fields), which must be refused with a 4xx as well.
     """
     session = requests.Session()
     session.trust_env = False  # REQUESTS_CA_BUNDLE would replace the deployment CA
@@ -48,8 +51,12 @@ def fuzz_openapi(
             continue
         fuzzed.append(name)
 
+        strategy = operation.as_strategy()
+        if negative:
+            strategy = strategy | operation.as_strategy(GenerationMode.NEGATIVE)
+
         @FUZZ_SETTINGS
-        @given(case=operation.as_strategy())
+        @given(case=strategy)
         def run(case: schemathesis.Case) -> None:
             for parameter, value in (path_parameters or {}).items():
                 if parameter in (case.path_parameters or {}):

@@ -122,6 +122,7 @@ def _build(service: ServiceSettings, settings: ApiSettings, registry: CollectorR
     feed.refresh()
     audit = DecisionLogWriter(writer_sessions, registry=registry, instance_code=settings.instance_code, service="api")
     pep = Pep(engine=engine, threads=settings.engine_threads, audit=audit, instance_code=settings.instance_code)
+    pep.warm_up()
     searcher = Searcher(sessions=sessions, pep=pep, feed=feed, instance_code=settings.instance_code, metrics=metrics)
     context = ssl_context_for(service.ca_bundle)
     http = httpx.AsyncClient(verify=context, limits=httpx.Limits(max_connections=200))

@@ -5,6 +5,7 @@ through the cached engine in a small dedicated thread pool, one audit record per
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 import uuid
 from collections.abc import Mapping, Sequence
@@ -50,6 +51,18 @@ class Pep:
         self._engine, self._audit, self._code = engine, audit, instance_code
         # regopy interpreters are per thread and costly to build: a small fixed pool keeps them warm.
         self._executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="pep")
+        self._threads = threads
+
+    def warm_up(self) -> None:
+        """Decide once in every pool thread before serving, so no request pays an interpreter's compilation."""
+        barrier = threading.Barrier(self._threads, timeout=120)
+
+        def warm() -> None:
+            barrier.wait()  # holds each task in its own thread until all threads exist
+            self._engine.decide({})
+
+        for future in [self._executor.submit(warm) for _ in range(self._threads)]:
+            future.result()
 
     def close(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)

@@ -8,9 +8,14 @@ from pathlib import Path
 
 import typer
 
+from dive.cli import hub as hub_cli
 from dive.cli import kas as kas_cli
+from dive.cli import ops as ops_cli
 from dive.cli import orchdb as orchdb_cli
+from dive.cli import secrets as secrets_cli
+from dive.cli import spoke as spoke_cli
 from dive.cli import ztdf as ztdf_cli
+from dive.cli.quickstart import quickstart_command
 from dive.cli.serve import serve_command
 from dive.orchestration.errors import OrchestrationError
 from dive.orchestration.invocation import GlobalOptions, exit_with
@@ -30,6 +35,11 @@ app.command("serve")(serve_command)
 app.add_typer(kas_cli.app, name="kas")
 app.add_typer(ztdf_cli.app, name="ztdf")
 app.add_typer(orchdb_cli.app, name="orch-db")
+app.add_typer(hub_cli.app, name="hub")
+app.add_typer(spoke_cli.app, name="spoke")
+app.add_typer(secrets_cli.app, name="secrets")
+app.command("quickstart")(quickstart_command)
+ops_cli.register(app)
 
 
 def _print_version(value: bool) -> None:

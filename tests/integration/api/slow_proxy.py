@@ -33,9 +33,14 @@ class SlowProxy:
 
     def _relay(self, client: socket.socket) -> None:
         time.sleep(self.delay_s)
-        with client, socket.create_connection(("127.0.0.1", self.target_port)) as upstream:
-            threading.Thread(target=_pipe, args=(upstream, client), daemon=True).start()
-            _pipe(client, upstream)
+        with client:
+            try:
+                upstream = socket.create_connection(("127.0.0.1", self.target_port))
+            except OSError:
+                return  # the target is down: the caller sees its connection closed
+            with upstream:
+                threading.Thread(target=_pipe, args=(upstream, client), daemon=True).start()
+                _pipe(client, upstream)
 
 
 def _pipe(source: socket.socket, sink: socket.socket) -> None:

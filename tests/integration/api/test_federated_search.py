@@ -41,7 +41,7 @@ def federation(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Federation]
         proxy = SlowProxy(apis["deu"].port)
         register_partner(home, "usa", "fra", issuer=issuers["fra"].url, api_url=f"https://localhost:{apis['fra'].port}")
         register_partner(home, "usa", "deu", issuer=issuers["deu"].url, api_url=f"https://localhost:{proxy.port}")
-        apis["usa"] = start_api(home, "usa", issuers["usa"].url, DIVE_FEDSEARCH_PARTNER_TIMEOUT_MS="1000")
+        apis["usa"] = start_api(home, "usa", issuers["usa"].url, DIVE_FEDSEARCH_PARTNER_TIMEOUT_MS="2000")
         yield Federation(apis=apis, issuer=issuers["usa"], proxy=proxy)
         proxy.close()
     finally:
@@ -56,7 +56,9 @@ def _search(federation: Federation, **params: str) -> dict[str, object]:
     token = federation.issuer.token(clearance="TOP SECRET", acpCOI=["NATO", "FVEY", "NATO-COSMIC", "US-ONLY"])
     with federation.apis["usa"].client(timeout=30) as client:
         response = client.get(
-            "/api/resources/federated-search", params={"pageSize": "50", **params}, headers={"Authorization": f"Bearer {token}"}
+            "/api/resources/federated-search",
+            params={"pageSize": "50", **params},
+            headers={"Authorization": f"Bearer {token}"},
         )
     assert response.status_code == 200, response.text
     return response.json()
@@ -74,11 +76,11 @@ def test_federated_search_merges_every_instance_with_their_status(federation: Fe
 
 
 def test_a_slow_partner_is_reported_as_timeout_and_a_stopped_one_as_unavailable(federation: Federation):
-    federation.proxy.delay_s = 3.0
+    federation.proxy.delay_s = 5.0
     federation.apis["fra"].stop()
     body = _search(federation, q="a")
     clusters = body["_clusters"]["instances"]
-    assert clusters["DEU"]["status"] == "timeout" and "1000 ms" in clusters["DEU"]["error"]
+    assert clusters["DEU"]["status"] == "timeout" and "2000 ms" in clusters["DEU"]["error"]
     assert clusters["FRA"]["status"] == "unavailable"
     assert clusters["USA"]["status"] == "ok" and body["cached"] is False
     assert {item["instance"] for item in body["items"]} <= {"USA"}

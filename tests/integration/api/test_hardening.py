@@ -9,7 +9,16 @@ from fuzzing import fuzz_openapi
 
 from .conftest import ApiDeployment
 
-INJECTIONS = ["' OR 1=1 --", '"; DROP TABLE resources; --', "%", "_", "\\", "NATO%' OR '1'='1", "\x00", "ü' UNION SELECT"]
+INJECTIONS = [
+    "' OR 1=1 --",
+    '"; DROP TABLE resources; --',
+    "%",
+    "_",
+    "\\",
+    "NATO%' OR '1'='1",
+    "\x00",
+    "ü' UNION SELECT",
+]
 
 
 def _client(deployment: ApiDeployment) -> httpx.Client:
@@ -33,7 +42,9 @@ def test_injection_strings_in_q_and_filters_list_nothing_extra(deployment: ApiDe
 @pytest.mark.parametrize("path", ["../../etc/passwd", "..%2F..%2Fetc%2Fpasswd", "doc-USA-seed-00001%00", "a" * 300])
 def test_path_traversal_in_ids_is_not_found(deployment: ApiDeployment, path: str):
     with _client(deployment) as client:
-        response = client.get(f"/api/resources/{path}", headers={"Authorization": f"Bearer {deployment.issuer.token()}"})
+        response = client.get(
+            f"/api/resources/{path}", headers={"Authorization": f"Bearer {deployment.issuer.token()}"}
+        )
     assert response.status_code == 404 and response.json()["error"] == "not_found"
 
 

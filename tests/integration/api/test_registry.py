@@ -51,7 +51,9 @@ def test_an_admin_registers_approves_and_suspends_a_partner(deployment: ApiDeplo
         twice = client.post("/api/federation/spokes/GBR/approve", json={"trustLevel": "partner"}, headers=headers)
         issuers = client.get("/api/federation/trusted-issuers", headers=headers)
         suspended = client.post("/api/federation/spokes/GBR/suspend", json={"reason": "test"}, headers=headers)
-    assert created.status_code == 201 and created.json()["spoke"]["status"] == "pending" and created.json()["spokeToken"]
+    assert (
+        created.status_code == 201 and created.json()["spoke"]["status"] == "pending" and created.json()["spokeToken"]
+    )
     assert again.status_code == 200 and "spokeToken" not in again.json()
     assert approved.status_code == 200 and approved.json()["spoke"]["status"] == "approved", approved.text
     assert twice.status_code == 409 and twice.json()["error"] == "conflict"
@@ -79,5 +81,8 @@ def test_audit_lists_the_decisions_for_an_admin(deployment: ApiDeployment):
             time.sleep(0.2)
     assert forbidden.status_code == 403
     record = listed["items"][0]
-    assert record["labels"] == {"instance": "USA", "service": "api"} and record["input"]["action"]["operation"] == "explain"
+    assert (
+        record["labels"] == {"instance": "USA", "service": "api"}
+        and record["input"]["action"]["operation"] == "explain"
+    )
     assert record["result"]["reason_code"] in ("ok", *record["result"]["checks"])

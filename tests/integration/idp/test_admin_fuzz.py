@@ -73,11 +73,20 @@ def test_schemathesis_over_the_admin_api_finds_no_server_error(running_idp, seed
     fuzzed = fuzz_openapi(
         running_idp.process,
         headers=seeded.admin_headers,
-        path_parameters={"realm": FUZZ_REALM, "user_id": seeded.user_ids[FUZZ_REALM],
-                         "row_id": seeded.client_row_ids[FUZZ_REALM], "alias": "fra-idp"},  # fmt: skip
+        negative=True,
+        path_parameters={
+            "realm": FUZZ_REALM,
+            "user_id": seeded.user_ids[FUZZ_REALM],
+            "row_id": seeded.client_row_ids[FUZZ_REALM],
+            "alias": "fra-idp",
+        },
         # Deleting the pinned realm, user, client or IdP would turn every later operation into a plain 404.
-        skip_paths=[f"DELETE {admin}", f"DELETE {admin}/users/{{user_id}}", f"DELETE {admin}/clients/{{row_id}}",
-                    f"DELETE {admin}/identity-provider/instances/{{alias}}"],  # fmt: skip
+        skip_paths=[
+            f"DELETE {admin}",
+            f"DELETE {admin}/users/{{user_id}}",
+            f"DELETE {admin}/clients/{{row_id}}",
+            f"DELETE {admin}/identity-provider/instances/{{alias}}",
+        ],
     )
     assert {"POST /admin/realms", f"PUT {admin}/users/{{user_id}}", f"POST {admin}/clients"} <= set(fuzzed)
     assert running_idp.process.process.poll() is None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import hashlib
 import socket
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -149,8 +150,6 @@ def test_key_covers_the_revision_and_added_or_removed_fields():
 
 
 def test_key_is_the_sha256_of_canonical_json_of_rev_and_input():
-    import hashlib
-
     minimal = {"subject": {"acpCOI": ["b", "a"]}, "context": {"tenant": "USA", "currentTime": "x"}}
     canonical = '{"input":{"context":{"tenant":"USA"},"subject":{"acpCOI":["a","b"]}},"rev":"r"}'
     assert decision_cache_key("r", minimal) == hashlib.sha256(canonical.encode()).hexdigest()

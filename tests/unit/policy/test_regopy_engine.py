@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 
 import pytest
 
 from dive.policy import PolicyBundle, PolicyBundleError, PolicyQueryError, RegistryData, build_data, compute_revision
 from dive.policy.engines import RegopyEngine
+from dive.policy.engines.regopy_engine import MAX_PREPARED_PATHS
 
 TODO_MODULE = """package todo
 
@@ -86,3 +88,32 @@ def test_concurrent_decisions_from_several_threads_are_all_correct(engine: Regop
         thread.join(timeout=120)
     assert errors == []
     assert outcomes == [(True, False)] * 60
+
+
+def test_a_path_outside_the_pinned_queries_is_compiled_once_then_served_prepared(policy_bundle: PolicyBundle) -> None:
+    engine = RegopyEngine(policy_bundle)
+    started = time.perf_counter()
+    first = engine.query("dive/authz/allow", {})
+    compile_and_run = time.perf_counter() - started
+    started = time.perf_counter()
+    second = engine.query("dive/authz/allow", {})
+    run_only = time.perf_counter() - started
+    assert first == second
+    assert first.value is False
+    assert run_only * 5 < compile_and_run
+
+
+def test_more_paths_than_the_prepared_cache_holds_still_answer_correctly(policy_bundle: PolicyBundle) -> None:
+    engine = RegopyEngine(policy_bundle, build_data(policy_bundle.static_data, RegistryData(tenant_id="USA")))
+    paths = [f"dive/unknown{index}" for index in range(MAX_PREPARED_PATHS + 2)]
+    assert all(not engine.query(path).defined for path in paths)
+    assert engine.query("dive/tenant/id").value == "USA"
+    assert engine.query(paths[0]).defined is False
+    assert engine.query("dive/policy").value["revision"] == engine.revision()
+
+
+def test_reload_discards_prepared_paths(policy_bundle: PolicyBundle) -> None:
+    engine = RegopyEngine(policy_bundle, build_data(policy_bundle.static_data, RegistryData(tenant_id="USA")))
+    assert engine.query("dive/tenant/id").value == "USA"
+    engine.reload(build_data(policy_bundle.static_data, RegistryData(tenant_id="DEU")))
+    assert engine.query("dive/tenant/id").value == "DEU"

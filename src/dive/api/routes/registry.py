@@ -49,7 +49,9 @@ JsonBody = Annotated[dict[str, Any], Body()]
 async def _write(api: ApiRuntime, work: Callable[[Session], T]) -> T:
     def run() -> T:
         with api.writer_sessions.begin() as session:
-            return work(session)
+            result = work(session)
+        api.feed.refresh()  # abac §8.4: a change made here takes effect here at once, elsewhere within 5 s
+        return result
 
     try:
         return await anyio.to_thread.run_sync(run)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from urllib.parse import quote
 
 from fastapi.responses import Response
 from starlette.requests import Request
@@ -83,8 +84,9 @@ def not_found(what: str) -> AdminApiError:
 
 
 def created(request: Request, identifier: str) -> Response:
-    """201 with Location and an empty body (python-keycloak parses the id after the last `/`)."""
-    location = str(request.url).split("?")[0].rstrip("/") + "/" + identifier
+    """201 with Location and an empty body (python-keycloak parses the id after the last `/`); the id is
+    percent-encoded, as role names may hold any character."""
+    location = str(request.url).split("?")[0].rstrip("/") + "/" + quote(identifier, safe="")
     return Response(status_code=201, headers={"Location": location})
 
 

@@ -6,11 +6,12 @@ import secrets
 from dataclasses import replace
 from typing import Any
 
-from fastapi import APIRouter, Body, Depends
+from fastapi import APIRouter, Depends
 from fastapi.responses import Response
 from starlette.requests import Request
 
 from dive.idp.admin.representations import client_to_rep
+from dive.idp.admin.schemas import ClientRep, body
 from dive.idp.administration import create_client, update_client
 from dive.idp.model import Client
 from dive.idp.routes.admin.auth import ADMIN, AdminContext, Page, admin_context, created, no_content, not_found, page
@@ -41,10 +42,8 @@ def list_clients(
 
 
 @router.post(CLIENTS)
-def post_client(
-    request: Request, rep: dict[str, Any] = Body(...), ctx: AdminContext = Depends(admin_context)
-) -> Response:
-    client = create_client(ctx.core, ctx.realm, rep)
+def post_client(request: Request, rep: ClientRep, ctx: AdminContext = Depends(admin_context)) -> Response:
+    client = create_client(ctx.core, ctx.realm, body(rep))
     return created(request, client.id)
 
 
@@ -54,8 +53,8 @@ def get_client(row_id: str, ctx: AdminContext = Depends(admin_context)) -> dict[
 
 
 @router.put(CLIENTS + "/{row_id}")
-def put_client(row_id: str, rep: dict[str, Any] = Body(...), ctx: AdminContext = Depends(admin_context)) -> Response:
-    update_client(ctx.core, ctx.realm, _find(ctx, row_id), rep)
+def put_client(row_id: str, rep: ClientRep, ctx: AdminContext = Depends(admin_context)) -> Response:
+    update_client(ctx.core, ctx.realm, _find(ctx, row_id), body(rep))
     return no_content()
 
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Body, Depends
+from fastapi import APIRouter, Depends
 from fastapi.responses import Response
 from starlette.requests import Request
 
 from dive.idp.admin.identity_providers import idp_from_rep, idp_to_rep, validate_mapper
+from dive.idp.admin.schemas import IdentityProviderRep, MapperRep, body
 from dive.idp.logins import end_sso_session
 from dive.idp.repository import IdentityProvider
 from dive.idp.routes.admin.auth import ADMIN, AdminContext, admin_context, created, no_content, not_found
@@ -32,8 +33,8 @@ def list_idps(ctx: AdminContext = Depends(admin_context)) -> list[dict[str, Any]
 
 
 @router.post(IDPS)
-def post_idp(request: Request, rep: dict[str, Any] = Body(...), ctx: AdminContext = Depends(admin_context)) -> Response:
-    idp = idp_from_rep(rep, base=None)
+def post_idp(request: Request, rep: IdentityProviderRep, ctx: AdminContext = Depends(admin_context)) -> Response:
+    idp = idp_from_rep(body(rep), base=None)
     ctx.core.directory.create_idp(ctx.realm.id, idp, visible_at=ctx.core.change_visible_from())
     return created(request, idp.alias)
 
@@ -44,8 +45,8 @@ def get_idp(alias: str, ctx: AdminContext = Depends(admin_context)) -> dict[str,
 
 
 @router.put(IDPS + "/{alias}")
-def put_idp(alias: str, rep: dict[str, Any] = Body(...), ctx: AdminContext = Depends(admin_context)) -> Response:
-    idp = idp_from_rep({**rep, "alias": alias}, base=_find(ctx, alias))
+def put_idp(alias: str, rep: IdentityProviderRep, ctx: AdminContext = Depends(admin_context)) -> Response:
+    idp = idp_from_rep({**body(rep), "alias": alias}, base=_find(ctx, alias))
     ctx.core.directory.update_idp(ctx.realm.id, idp, visible_at=ctx.core.change_visible_from())
     return no_content()
 
@@ -66,11 +67,9 @@ def list_mappers(alias: str, ctx: AdminContext = Depends(admin_context)) -> list
 
 
 @router.post(IDPS + "/{alias}/mappers")
-def post_mapper(
-    alias: str, request: Request, rep: dict[str, Any] = Body(...), ctx: AdminContext = Depends(admin_context)
-) -> Response:
+def post_mapper(alias: str, request: Request, rep: MapperRep, ctx: AdminContext = Depends(admin_context)) -> Response:
     _find(ctx, alias)
-    mapper_id = ctx.core.directory.add_mapper(ctx.realm.id, alias, validate_mapper(rep))
+    mapper_id = ctx.core.directory.add_mapper(ctx.realm.id, alias, validate_mapper(body(rep)))
     return created(request, mapper_id)
 
 
@@ -83,10 +82,8 @@ def get_mapper(alias: str, mapper_id: str, ctx: AdminContext = Depends(admin_con
 
 
 @router.put(IDPS + "/{alias}/mappers/{mapper_id}")
-def put_mapper(
-    alias: str, mapper_id: str, rep: dict[str, Any] = Body(...), ctx: AdminContext = Depends(admin_context)
-) -> Response:
-    if not ctx.core.directory.update_mapper(ctx.realm.id, mapper_id, validate_mapper(rep)):
+def put_mapper(alias: str, mapper_id: str, rep: MapperRep, ctx: AdminContext = Depends(admin_context)) -> Response:
+    if not ctx.core.directory.update_mapper(ctx.realm.id, mapper_id, validate_mapper(body(rep))):
         raise not_found("Mapper")
     return no_content()
 

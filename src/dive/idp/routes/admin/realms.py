@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Body, Depends
+from fastapi import APIRouter, Depends
 from fastapi.responses import Response
 from starlette.requests import Request
 
+from dive.idp.admin.schemas import RealmRep, body
 from dive.idp.administration import create_realm
 from dive.idp.core import IdpCore
 from dive.idp.errors import AdminApiError
@@ -33,8 +34,8 @@ def list_realms(core: IdpCore = Depends(admin_core)) -> list[dict[str, Any]]:
 
 
 @router.post("/admin/realms")
-def post_realm(request: Request, rep: dict[str, Any] = Body(...), core: IdpCore = Depends(admin_core)) -> Response:
-    realm = create_realm(core, rep)
+def post_realm(request: Request, rep: RealmRep, core: IdpCore = Depends(admin_core)) -> Response:
+    realm = create_realm(core, body(rep))
     return created(request, realm.name)
 
 
@@ -44,8 +45,8 @@ def get_realm(ctx: AdminContext = Depends(admin_context)) -> dict[str, Any]:
 
 
 @router.put(ADMIN)
-def put_realm(rep: dict[str, Any] = Body(...), ctx: AdminContext = Depends(admin_context)) -> Response:
-    updates = {k: v for k, v in rep.items() if k not in _NOT_UPDATABLE}
+def put_realm(rep: RealmRep, ctx: AdminContext = Depends(admin_context)) -> Response:
+    updates = {k: v for k, v in body(rep).items() if k not in _NOT_UPDATABLE}
     ctx.core.directory.update_realm(ctx.realm, {**ctx.realm.representation, **updates})
     return no_content()
 

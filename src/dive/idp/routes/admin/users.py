@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Body, Depends
+from fastapi import APIRouter, Depends
 from fastapi.responses import Response
 from starlette.requests import Request
 
 from dive.idp.admin.representations import user_from_rep, user_to_rep, validation_error
+from dive.idp.admin.schemas import CredentialRep, UserRep, body
 from dive.idp.administration import create_user, set_password
 from dive.idp.bruteforce import is_locked
 from dive.idp.logins import end_sso_session
@@ -63,10 +64,8 @@ def count_users(query: UserQuery = Depends(_query), ctx: AdminContext = Depends(
 
 
 @router.post(USERS)
-def post_user(
-    request: Request, rep: dict[str, Any] = Body(...), ctx: AdminContext = Depends(admin_context)
-) -> Response:
-    user = create_user(ctx.core, ctx.realm, rep)
+def post_user(request: Request, rep: UserRep, ctx: AdminContext = Depends(admin_context)) -> Response:
+    user = create_user(ctx.core, ctx.realm, body(rep))
     return created(request, user.id)
 
 
@@ -77,9 +76,9 @@ def get_user(user_id: str, ctx: AdminContext = Depends(admin_context)) -> dict[s
 
 
 @router.put(USERS + "/{user_id}")
-def put_user(user_id: str, rep: dict[str, Any] = Body(...), ctx: AdminContext = Depends(admin_context)) -> Response:
+def put_user(user_id: str, rep: UserRep, ctx: AdminContext = Depends(admin_context)) -> Response:
     base = find_user(ctx, user_id)
-    updated = user_from_rep(rep, realm_id=ctx.realm.id, base=base, now_ms=ctx.core.now_ms())
+    updated = user_from_rep(body(rep), realm_id=ctx.realm.id, base=base, now_ms=ctx.core.now_ms())
     if updated.username != base.username and ctx.core.directory.user_by_username(ctx.realm.id, updated.username):
         raise validation_error("User exists with same username")
     ctx.core.directory.update_user(updated)
@@ -97,14 +96,12 @@ def delete_user(user_id: str, ctx: AdminContext = Depends(admin_context)) -> Res
 
 
 @router.put(USERS + "/{user_id}/reset-password")
-def reset_password(
-    user_id: str, rep: dict[str, Any] = Body(...), ctx: AdminContext = Depends(admin_context)
-) -> Response:
+def reset_password(user_id: str, rep: CredentialRep, ctx: AdminContext = Depends(admin_context)) -> Response:
     user = find_user(ctx, user_id)
-    value = rep.get("value")
-    if rep.get("type", "password") != "password" or not isinstance(value, str):
+    value = rep.value
+    if (rep.type or "password") != "password" or value is None:
         raise validation_error("A password credential with a value is required")
-    set_password(ctx.core, ctx.realm, user, value, temporary=bool(rep.get("temporary", False)))
+    set_password(ctx.core, ctx.realm, user, value, temporary=bool(rep.temporary))
     ctx.core.event(ctx.realm, "UPDATE_PASSWORD", user_id=user.id)
     return no_content()
 

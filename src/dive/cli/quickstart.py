@@ -1,0 +1,45 @@
+"""`dive quickstart`: the README's one command. Deploys the hub, then FRA and DEU, on the embedded defaults, and
+prints the URLs and where the test users' credentials are. Federation of the two spokes is a later step."""
+
+from __future__ import annotations
+
+import typer
+
+from dive import catalog
+from dive.cli.hub import DeployFlags, deploy_environment, print_urls, run_deploy
+from dive.orchestration.deploy import (
+    HUB_PHASE_TARGETS_S,
+    SPOKE_PHASE_TARGETS_S,
+    hub_phases,
+    instance_facts,
+    spoke_phases,
+)
+from dive.orchestration.invocation import options_of
+
+__all__ = ["quickstart_command"]
+
+QUICKSTART_SPOKES = ("fra", "deu")
+
+
+def quickstart_command(
+    context: typer.Context,
+    seed_count: int | None = typer.Option(None, "--seed-count", min=0, max=20000, help="Documents per instance."),
+) -> None:
+    """Deploy the hub, then FRA and DEU, and print how to reach them."""
+    options = options_of(context)
+    flags = DeployFlags(seed_count=seed_count)
+    plan = [(catalog.HUB, "hub", hub_phases(), HUB_PHASE_TARGETS_S)]
+    plan += [(code, "spoke", spoke_phases(), SPOKE_PHASE_TARGETS_S) for code in QUICKSTART_SPOKES]
+    for code, pipeline, phases, targets in plan:
+        result = run_deploy(options, pipeline=pipeline, code=code, phases=phases, targets=targets, flags=flags)
+        if result is None:
+            continue
+        if result.exit_code != 0:
+            typer.echo(result.message, err=True)
+            raise typer.Exit(result.exit_code)
+    typer.echo("DIVE is running: USA (hub), FRA and DEU (standalone spokes).")
+    for code, *_rest in plan:
+        facts = instance_facts(options.home, code, deploy_environment(options, flags))
+        typer.echo(f"{facts.display}:")
+        print_urls(facts)
+    typer.echo("Status: dive status · Checks: dive hub verify · Stop: dive down · Remove: dive nuke all --confirm")

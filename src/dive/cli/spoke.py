@@ -1,0 +1,129 @@
+"""`dive spoke deploy|up|down|status|verify|seed CODE` (spec/orchestration.md §2.2, §4.4). Deploys are standalone
+(`--skip-federation`): registration at the hub (C3–C8) is a separate step, `dive spoke federate`."""
+
+from __future__ import annotations
+
+import typer
+
+from dive import catalog
+from dive.cli.hub import (
+    DeployFlags,
+    deploy_environment,
+    finish_deploy,
+    instance_down,
+    instance_seed,
+    instance_status,
+    instance_up,
+    print_verify,
+    run_deploy,
+)
+from dive.orchestration.deploy import SPOKE_PHASE_TARGETS_S, instance_facts, run_instance_checks, spoke_phases
+from dive.orchestration.errors import UsageError
+from dive.orchestration.invocation import GlobalOptions, exit_with, options_of
+
+__all__ = ["app", "spoke_code"]
+
+app = typer.Typer(help="Spokes (partner instances): deploy, start, stop, inspect.", no_args_is_help=True)
+
+_CODE = typer.Argument(None, help="Instance code, e.g. FRA (default: --instance).")
+_JSON = typer.Option(False, "--json", help="Print one JSON document on stdout.")
+
+
+def spoke_code(options: GlobalOptions, code: str | None) -> str:
+    """The positional CODE or `--instance`; exit 2 when absent, conflicting, malformed or the hub (§2.1)."""
+    try:
+        given = catalog.normalize_code(code) if code else None
+    except catalog.CatalogError as exc:
+        exit_with(UsageError(str(exc)), as_json=options.json)
+    if given and options.instance and given != options.instance:
+        exit_with(UsageError(f"CODE {given.upper()} differs from --instance {options.instance.upper()}"), as_json=False)
+    chosen = given or options.instance
+    if chosen is None:
+        exit_with(UsageError("give the spoke's CODE (or --instance CODE)"), as_json=options.json)
+    if chosen == catalog.HUB:
+        exit_with(UsageError("usa is the hub; use `dive hub deploy`"), as_json=options.json)
+    if not catalog.is_catalog_code(chosen):
+        exit_with(UsageError(f"unknown instance {chosen.upper()}: test codes are not supported yet"), as_json=False)
+    return chosen
+
+
+@app.command("deploy")
+def deploy_command(
+    context: typer.Context,
+    code: str | None = _CODE,
+    resume: bool = typer.Option(False, "--resume", help="Resume at the first phase without a valid checkpoint."),
+    from_phase: str | None = typer.Option(None, "--from-phase", help="Run from this phase."),
+    only_phase: str | None = typer.Option(None, "--only-phase", help="Run PREFLIGHT and this phase only."),
+    skip_phase: list[str] = typer.Option([], "--skip-phase", help="Skip an optional phase (SEEDING)."),
+    seed_count: int | None = typer.Option(None, "--seed-count", min=0, max=20000, help="Documents to seed."),
+    with_test_users: bool = typer.Option(False, "--with-test-users", help="Test users in production too."),
+    skip_federation: bool = typer.Option(False, "--skip-federation", help="Standalone: no hub contact."),
+    force: bool = typer.Option(False, "--force", help="Bypass an open circuit breaker."),
+    wait_lock: float = typer.Option(0.0, "--wait-lock", min=0, help="Wait up to S seconds for the lock."),
+    dry: bool = typer.Option(False, "--dry-run", "-n", help="Plan only."),
+    run_id: str | None = typer.Option(None, "--run-id", hidden=True),
+) -> None:
+    """Deploy a spoke: PREFLIGHT, INITIALIZATION, DEPLOYMENT, CONFIGURATION, SEEDING, VERIFICATION."""
+    options = options_of(context)
+    chosen = spoke_code(options, code)
+    flags = DeployFlags(
+        resume=resume,
+        from_phase=from_phase,
+        only_phase=only_phase,
+        skip=skip_phase,
+        seed_count=seed_count,
+        with_test_users=with_test_users,
+        force=force,
+        wait_lock_s=wait_lock,
+        dry_run=dry,
+        run_id=run_id,
+    )
+    if not skip_federation and not options.quiet:
+        typer.echo(f"Note: {chosen.upper()} is deployed standalone; federate it with the hub afterwards.", err=True)
+    result = run_deploy(
+        options, pipeline="spoke", code=chosen, phases=spoke_phases(), targets=SPOKE_PHASE_TARGETS_S, flags=flags
+    )
+    finish_deploy(options, instance_facts(options.home, chosen, deploy_environment(options, flags)), result, "Spoke")
+
+
+@app.command("up")
+def up_command(context: typer.Context, code: str | None = _CODE) -> None:
+    """Start the spoke's services health-gated (needs a prior deploy)."""
+    options = options_of(context)
+    instance_up(options, spoke_code(options, code))
+
+
+@app.command("down")
+def down_command(context: typer.Context, code: str | None = _CODE) -> None:
+    """Stop the spoke's services."""
+    options = options_of(context)
+    instance_down(options, spoke_code(options, code))
+
+
+@app.command("status")
+def status_command(context: typer.Context, code: str | None = _CODE, as_json: bool = _JSON) -> None:
+    """The detailed view of one spoke."""
+    options = options_of(context)
+    options = GlobalOptions(**{**vars(options), "json": options.json or as_json})
+    instance_status(options, spoke_code(options, code))
+
+
+@app.command("verify")
+def verify_command(context: typer.Context, code: str | None = _CODE, as_json: bool = _JSON) -> None:
+    """The instance checks of a spoke (§4.5); exit 0 when all pass."""
+    options = options_of(context)
+    options = GlobalOptions(**{**vars(options), "json": options.json or as_json})
+    facts = instance_facts(options.home, spoke_code(options, code), deploy_environment(options))
+    print_verify(options, facts, run_instance_checks(facts))
+
+
+@app.command("seed")
+def seed_command(
+    context: typer.Context,
+    code: str | None = _CODE,
+    count: int | None = typer.Argument(None, min=0, max=20000, help="Documents (default: --seed-count)."),
+    reset: bool = typer.Option(False, "--reset", help="Delete the seeded documents first."),
+) -> None:
+    """Seed a spoke up to N documents, as an operation run."""
+    options = options_of(context)
+    instance_seed(options, spoke_code(options, code), count, reset)
