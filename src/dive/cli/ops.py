@@ -17,11 +17,9 @@ from rich.console import Console
 from rich.table import Table
 
 from dive import catalog
-from dive.cli.hub import deploy_environment, lifecycle_phase, run_operation
-from dive.orchestration.deploy import stop_services
+from dive.cli.instance_commands import deploy_environment, instance_down, instance_up
 from dive.orchestration.deploy.inventory import health_document, ps_document, status_document
 from dive.orchestration.deploy.nuke import nuke_all, nuke_instance, refuse_unknown_instance
-from dive.orchestration.deploy.services import run_services
 from dive.orchestration.errors import OrchestrationError, UsageError
 from dive.orchestration.invocation import GlobalOptions, exit_with, options_of
 from dive.store import head_revision
@@ -193,7 +191,7 @@ def up_command(context: typer.Context) -> None:
     if not deployed:
         exit_with(UsageError("nothing to start: no instance has completed a deploy"), as_json=options.json)
     for code in deployed:
-        _operation(options, code, "up")
+        instance_up(options, code)
     typer.echo(f"Started {', '.join(c.upper() for c in deployed)}.")
 
 
@@ -201,29 +199,10 @@ def down_command(context: typer.Context) -> None:
     """Stop every instance's services (spokes first, the hub last)."""
     options = _options(context)
     document = status_document(options.home, deploy_environment(options))
-    codes = [row["code"].lower() for row in reversed(document["instances"])]
+    codes = [row["code"].lower() for row in reversed(document["instances"]) if row["state"] != "UNKNOWN"]
     for code in codes:
-        _operation(options, code, "down")
+        instance_down(options, code)
     typer.echo(f"Stopped {', '.join(c.upper() for c in codes) or 'nothing'}.")
-
-
-def _operation(options: GlobalOptions, code: str, action: str) -> None:
-    environ = deploy_environment(options)
-    step = run_services if action == "up" else _stopped
-    command = f"{'hub' if code == catalog.HUB else 'spoke'} {action}" + ("" if code == catalog.HUB else f" {code}")
-    try:
-        phase = lifecycle_phase("SERVICES" if code == catalog.HUB else "DEPLOYMENT", action, step)
-        result = run_operation(options, code, command, phase, environ)
-    except OrchestrationError as exc:
-        exit_with(exc, as_json=options.json)
-    if result.exit_code != 0:
-        typer.echo(result.message, err=True)
-        raise typer.Exit(result.exit_code)
-
-
-def _stopped(facts: Any) -> str:
-    stop_services(facts)
-    return "stopped"
 
 
 def nuke_command(

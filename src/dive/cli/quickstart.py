@@ -6,7 +6,7 @@ from __future__ import annotations
 import typer
 
 from dive import catalog
-from dive.cli.hub import DeployFlags, deploy_environment, print_urls, run_deploy
+from dive.cli.instance_commands import DeployFlags, deploy_environment, print_urls, run_deploy
 from dive.orchestration.deploy import (
     HUB_PHASE_TARGETS_S,
     SPOKE_PHASE_TARGETS_S,
@@ -24,19 +24,20 @@ QUICKSTART_SPOKES = ("fra", "deu")
 def quickstart_command(
     context: typer.Context,
     seed_count: int | None = typer.Option(None, "--seed-count", min=0, max=20000, help="Documents per instance."),
+    dry: bool = typer.Option(False, "--dry-run", "-n", help="Plan only: no lock, no writes, no processes."),
 ) -> None:
     """Deploy the hub, then FRA and DEU, and print how to reach them."""
     options = options_of(context)
-    flags = DeployFlags(seed_count=seed_count)
+    flags = DeployFlags(seed_count=seed_count, dry_run=dry)
     plan = [(catalog.HUB, "hub", hub_phases(), HUB_PHASE_TARGETS_S)]
     plan += [(code, "spoke", spoke_phases(), SPOKE_PHASE_TARGETS_S) for code in QUICKSTART_SPOKES]
     for code, pipeline, phases, targets in plan:
         result = run_deploy(options, pipeline=pipeline, code=code, phases=phases, targets=targets, flags=flags)
-        if result is None:
-            continue
-        if result.exit_code != 0:
+        if result is not None and result.exit_code != 0:
             typer.echo(result.message, err=True)
             raise typer.Exit(result.exit_code)
+    if dry or options.dry_run:
+        return
     typer.echo("DIVE is running: USA (hub), FRA and DEU (standalone spokes).")
     for code, *_rest in plan:
         facts = instance_facts(options.home, code, deploy_environment(options, flags))

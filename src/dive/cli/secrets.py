@@ -10,7 +10,7 @@ from dataclasses import replace
 import typer
 
 from dive import catalog
-from dive.cli.hub import deploy_environment, lifecycle_phase, run_operation
+from dive.cli.instance_commands import deploy_environment, lifecycle_phase, run_operation
 from dive.orchestration.deploy import InstanceFacts, instance_facts
 from dive.orchestration.deploy.inventory import known_instances, open_existing_orchestration_db
 from dive.orchestration.deploy.rotation import rotate_secret

@@ -6,7 +6,7 @@ from __future__ import annotations
 import typer
 
 from dive import catalog
-from dive.cli.hub import (
+from dive.cli.instance_commands import (
     DeployFlags,
     deploy_environment,
     finish_deploy,
@@ -16,6 +16,7 @@ from dive.cli.hub import (
     instance_up,
     print_verify,
     run_deploy,
+    with_json,
 )
 from dive.orchestration.deploy import SPOKE_PHASE_TARGETS_S, instance_facts, run_instance_checks, spoke_phases
 from dive.orchestration.errors import UsageError
@@ -90,21 +91,25 @@ def deploy_command(
 def up_command(context: typer.Context, code: str | None = _CODE) -> None:
     """Start the spoke's services health-gated (needs a prior deploy)."""
     options = options_of(context)
-    instance_up(options, spoke_code(options, code))
+    chosen = spoke_code(options, code)
+    instance_up(options, chosen)
+    typer.echo(f"{chosen.upper()}: up")
 
 
 @app.command("down")
 def down_command(context: typer.Context, code: str | None = _CODE) -> None:
     """Stop the spoke's services."""
     options = options_of(context)
-    instance_down(options, spoke_code(options, code))
+    chosen = spoke_code(options, code)
+    instance_down(options, chosen)
+    typer.echo(f"{chosen.upper()}: down")
 
 
 @app.command("status")
 def status_command(context: typer.Context, code: str | None = _CODE, as_json: bool = _JSON) -> None:
     """The detailed view of one spoke."""
     options = options_of(context)
-    options = GlobalOptions(**{**vars(options), "json": options.json or as_json})
+    options = with_json(options, as_json)
     instance_status(options, spoke_code(options, code))
 
 
@@ -112,7 +117,7 @@ def status_command(context: typer.Context, code: str | None = _CODE, as_json: bo
 def verify_command(context: typer.Context, code: str | None = _CODE, as_json: bool = _JSON) -> None:
     """The instance checks of a spoke (§4.5); exit 0 when all pass."""
     options = options_of(context)
-    options = GlobalOptions(**{**vars(options), "json": options.json or as_json})
+    options = with_json(options, as_json)
     facts = instance_facts(options.home, spoke_code(options, code), deploy_environment(options))
     print_verify(options, facts, run_instance_checks(facts))
 

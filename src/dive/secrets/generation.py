@@ -4,6 +4,7 @@ CONSISTENCY #22 adds `<c>/admin-user-password`, #28 delivers the data-protection
 from __future__ import annotations
 
 import base64
+import functools
 import os
 import re
 import secrets
@@ -118,7 +119,7 @@ def ensure_secrets(provider: SecretsProvider, specs: Sequence[SecretSpec]) -> li
     created = []
     for spec in specs:
         if provider.get(spec.path) is None:
-            provider.ensure(spec.path, lambda spec=spec: generate(spec))  # type: ignore[misc]
+            provider.ensure(spec.path, functools.partial(generate, spec))
             created.append(spec.path)
         validate_secret(spec.path, provider.get(spec.path), spec.kind)
     return created

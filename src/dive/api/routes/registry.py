@@ -1,8 +1,8 @@
 """Federation registry and KAS registry (identity-api-ui §B.7; CONSISTENCY #13, #14, #16).
 
-Every mutation is authenticated first, then authorised (admin key, or `dive-admin` of the own realm; the spoke
-token for its own heartbeat). Writes go through the registry repository, which bumps `registry_version`, so every
-engine host and verifier sees the change within 5 s.
+Every mutation is authenticated first, then authorised (admin key, or `dive-admin` of the own realm; an enrolment
+token for the `register` routes of its own code; the spoke token for its own heartbeat). Writes go through the
+registry repository, which bumps `registry_version`, so every engine host and verifier sees the change within 5 s.
 """
 
 from __future__ import annotations
@@ -23,6 +23,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from dive import catalog
+from dive.api.auth import Principal
+from dive.api.enrolment import (
+    ENROLMENT_TOKEN_HEADER,
+    EnrolmentGrant,
+    authenticate_enrolment,
+    authorise_enrolment,
+    consume_enrolment,
+)
 from dive.api.errors import ConflictError, ForbiddenError, InvalidRequestError, NotFoundError, TokenInvalidError
 from dive.api.registry_views import kas_json, spoke_json
 from dive.api.routes.common import runtime
@@ -126,16 +134,23 @@ async def get_spoke(request: Request, code: str) -> JSONResponse:
 
 @router.post("/api/federation/register", summary="Register a partner instance")
 async def register(request: Request, body: JsonBody) -> JSONResponse:
+    """The admin credential, or an enrolment token of the body's code (CONSISTENCY #13), which this consumes."""
     api = runtime(request)
-    principal = await api.auth.require_admin(request)
+    grant = await _enrolment_grant(request, api)
+    principal = None if grant is not None else await api.auth.require_admin(request)
     missing = [name for name in _REGISTER_FIELDS if not isinstance(body.get(name), str) or not body[name]]
     code = str(body.get("instanceCode", "")).lower()
     if missing or (not catalog.is_catalog_code(code) and not catalog.is_test_code(code)):
         raise InvalidRequestError(f"the registration lacks or has invalid: {', '.join(missing) or 'instanceCode'}")
-    approve = body.get("approve") is True
-    approver = "admin-key" if principal is None else str(principal.claims.get("uniqueID"))
+    if grant is not None:
+        authorise_enrolment(grant, code)
+    # orchestration A1: with an enrolment token, only one issued with --auto-approve approves.
+    approve = grant.auto_approve if grant is not None else body.get("approve") is True
+    approver = _actor(principal) if grant is None else "enrolment-token"
 
     def work(session: Session) -> tuple[FederationSpoke, str | None, int]:
+        if grant is not None:
+            consume_enrolment(session, grant)
         repository = FederationRegistryRepository()
         existing = repository.get_spoke(session, code)
         if existing is not None and existing.status != "revoked":
@@ -177,8 +192,7 @@ async def spoke_action(request: Request, code: str, action: str, body: JsonBody)
         return await _heartbeat(request, api, code, body)
     if action not in _TRANSITIONS:
         raise NotFoundError(f"There is no spoke action {action!r}.")
-    principal = await api.auth.require_admin(request)
-    actor = "admin-key" if principal is None else str(principal.claims.get("uniqueID"))
+    actor = _actor(await api.auth.require_admin(request))
 
     def work(session: Session) -> FederationSpoke:
         spoke = _spoke(session, code)
@@ -204,9 +218,7 @@ async def _heartbeat(request: Request, api: ApiRuntime, code: str, body: dict[st
     def work(session: Session) -> FederationSpoke:
         spoke = _spoke(session, code)
         if not api.auth.has_admin_key(request):
-            digest = hashlib.sha256((presented or "").encode()).hexdigest()
-            if not spoke.spoke_token_hash or not hmac.compare_digest(digest, spoke.spoke_token_hash):
-                raise ForbiddenError("insufficient_role", f"This spoke token is not valid for {code.upper()}.")
+            _verify_spoke_token(spoke, presented or "")
         spoke.last_heartbeat = datetime.now(UTC)
         if isinstance(body.get("version"), str):
             spoke.version = body["version"]
@@ -234,17 +246,23 @@ async def kas_registry(request: Request) -> JSONResponse:
 @router.post("/api/kas/register", summary="Register or update a KAS and its public keys")
 async def kas_register(request: Request, body: JsonBody) -> JSONResponse:
     api = runtime(request)
-    principal = await api.auth.require_admin(request)
+    grant = await _enrolment_grant(request, api)
+    spoke_token = None if grant is not None else _spoke_token_instead_of_admin(request, api)
+    principal = None if grant or spoke_token else await api.auth.require_admin(request)
     kas_id, code, url = body.get("kasId"), str(body.get("instanceCode", "")).lower(), body.get("kasUrl")
     keys = body.get("publicKeys")
     if not (isinstance(kas_id, str) and isinstance(url, str) and isinstance(keys, list) and keys):
         raise InvalidRequestError("kasId, instanceCode, kasUrl and a non-empty publicKeys list are required")
     if kas_id != catalog.kas_id(code or "xxx"):
         raise InvalidRequestError(f"kasId {kas_id!r} does not name the KAS of {code.upper()!r} (<code>-kas)")
+    if grant is not None:
+        authorise_enrolment(grant, code)  # with the kasId check above: `<code>-kas` of the token's code only
     parsed = [_public_key(item) for item in keys]
     approve = body.get("approve") is True and principal is not None
 
     def work(session: Session) -> tuple[KasRegistryEntry, list[KasRegistryKey], int]:
+        if spoke_token is not None:  # CONSISTENCY #13: a spoke re-registers its own KAS (key rotation)
+            _verify_spoke_token(_spoke(session, code), spoke_token)
         entry = session.get(KasRegistryEntry, kas_id)
         status = 200 if entry is not None else 201
         if entry is None:
@@ -282,6 +300,33 @@ async def kas_action(request: Request, kas_id: str, action: str) -> JSONResponse
 
     entry, keys = await _write(api, work)
     return JSONResponse(kas_json(entry, keys))
+
+
+async def _enrolment_grant(request: Request, api: ApiRuntime) -> EnrolmentGrant | None:
+    """The live enrolment token presented instead of any admin credential; None when an admin credential (or none
+    at all) is presented, so `require_admin` answers as before."""
+    presented = request.headers.get(ENROLMENT_TOKEN_HEADER)
+    if not presented or api.auth.has_admin_key(request) or "authorization" in request.headers:
+        return None
+    return await _read(api, lambda session: authenticate_enrolment(session, presented))
+
+
+def _spoke_token_instead_of_admin(request: Request, api: ApiRuntime) -> str | None:
+    presented = request.headers.get(SPOKE_TOKEN_HEADER)
+    if not presented or api.auth.has_admin_key(request) or "authorization" in request.headers:
+        return None
+    return presented
+
+
+def _verify_spoke_token(spoke: FederationSpoke, presented: str) -> None:
+    """The spoke token of `spoke` (stored as its SHA-256), compared in constant time; a revoked spoke has none."""
+    digest = hashlib.sha256(presented.encode()).hexdigest()
+    if not spoke.spoke_token_hash or not hmac.compare_digest(digest, spoke.spoke_token_hash):
+        raise ForbiddenError("insufficient_role", f"This spoke token is not valid for {spoke.code.upper()}.")
+
+
+def _actor(principal: Principal | None) -> str:
+    return "admin-key" if principal is None else str(principal.claims.get("uniqueID"))
 
 
 def _spoke(session: Session, code: str) -> FederationSpoke:

@@ -39,8 +39,8 @@ def run_instance_checks(facts: InstanceFacts) -> list[CheckResult]:
     results = []
     with IdpAdmin(facts) as admin:
         probes: list[tuple[str, Callable[[], tuple[Status, str]]]] = [
-            ("orch-db", lambda: _schema(facts.orchestration_url)),
-            ("db", lambda: _schema(facts.database_url)),
+            ("orch-db", lambda: _schema(facts.orchestration_url, (facts.home / "orchestration.db").exists())),
+            ("db", lambda: _schema(facts.database_url, facts.database_exists)),
             ("redis", lambda: ("skip", "n/a: embedded cache")),
             ("supervisor", lambda: _from_check(services_check(facts))),
             *((f"health.{service}", _health(facts, service)) for service in _ALL_SERVICES),
@@ -73,7 +73,9 @@ def _from_check(check: Check) -> tuple[Status, str]:
     return ("pass" if check.ok else "fail"), check.reason
 
 
-def _schema(url: str) -> tuple[Status, str]:
+def _schema(url: str, exists: bool) -> tuple[Status, str]:
+    if not exists:
+        return "fail", "the database does not exist"
     try:
         status = check_schema(url)
     except StoreError as exc:

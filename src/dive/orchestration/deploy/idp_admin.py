@@ -11,7 +11,7 @@ import httpx
 
 from dive.orchestration.deploy.instance import InstanceFacts
 from dive.orchestration.errors import PhaseError
-from dive.pki import ca_bundle_path, ssl_context_for
+from dive.pki import PkiError, ca_bundle_path, ssl_context_for
 
 __all__ = ["IdpAdmin"]
 
@@ -22,14 +22,15 @@ class IdpAdmin:
     def __init__(self, facts: InstanceFacts) -> None:
         self.facts = facts
         self.base = facts.url("idp")
-        self._http = httpx.Client(verify=ssl_context_for(ca_bundle_path(facts.home)), timeout=_TIMEOUT_S)
+        self._http: httpx.Client | None = None
         self._token: str | None = None
 
     def __enter__(self) -> IdpAdmin:
         return self
 
     def __exit__(self, *_exc: type[BaseException] | BaseException | TracebackType | None) -> None:
-        self._http.close()
+        if self._http is not None:
+            self._http.close()
 
     def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         """`path` is relative to `/admin/realms/<realm>` when it starts with `/`; 401 refreshes the token once."""
@@ -85,8 +86,17 @@ class IdpAdmin:
             self._token = str(response.json()["access_token"])
         return self._token
 
+    def _client(self) -> httpx.Client:
+        if self._http is None:
+            try:
+                context = ssl_context_for(ca_bundle_path(self.facts.home))
+            except PkiError as exc:
+                raise PhaseError("idp_unreachable", f"the idp cannot be reached over TLS: {exc}") from exc
+            self._http = httpx.Client(verify=context, timeout=_TIMEOUT_S)
+        return self._http
+
     def _send(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
         try:
-            return self._http.request(method, url, **kwargs)
+            return self._client().request(method, url, **kwargs)
         except httpx.TransportError as exc:
             raise PhaseError("idp_unreachable", f"the idp at {self.base} is unreachable: {exc}") from exc

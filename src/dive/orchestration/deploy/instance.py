@@ -13,9 +13,9 @@ from typing import Final
 
 from dive import catalog
 from dive.domain.coi import COI_MEMBERS
+from dive.orchestration import runtime
 from dive.orchestration.crash import hooks_enabled
 from dive.orchestration.errors import UsageError
-from dive.orchestration.runtime import available_services, service_programs
 from dive.orchestration.supervisor_config import ProgramSpec
 from dive.secrets import LocalKeystore, SecretsProvider
 from dive.secrets.generation import SecretSpec, instance_secrets, secrets_for_service
@@ -83,11 +83,16 @@ class InstanceFacts:
 
     @cached_property
     def services(self) -> tuple[str, ...]:
-        return available_services()
+        return runtime.available_services()
 
     @property
     def database_url(self) -> str:
         return resolve_database_url(self.environ, self.home, self.code)
+
+    @property
+    def database_exists(self) -> bool:
+        """False for an embedded database not created yet: read-only checks must not create it by connecting."""
+        return not self.database_url.startswith("sqlite") or (self.directory / "data" / "instance.db").exists()
 
     @property
     def orchestration_url(self) -> str:
@@ -137,7 +142,7 @@ class InstanceFacts:
 
     def programs(self) -> list[ProgramSpec]:
         """The supervisor programs with their §9.4 environment, secrets included (the group file is 0600)."""
-        programs = service_programs(self.home, self.code, self.services, self.environ)
+        programs = runtime.service_programs(self.home, self.code, self.services, self.environ)
         specs, secrets = self.secret_specs, self.secrets
         rendered = []
         for program in programs:
@@ -151,7 +156,7 @@ class InstanceFacts:
         if hooks_enabled(self.environ) and service == "idp":
             extra |= {name: self.environ[name] for name in _TEST_HOOK_VARIABLES if self.environ.get(name)}
         if not self.is_hub:
-            extra["DIVE_HUB_API_URL"] = catalog_url(catalog.HUB, "api", self.host, self.shift)
+            extra["DIVE_HUB_API_URL"] = _catalog_url(catalog.HUB, "api", self.host, self.shift)
         return extra
 
     def rendered_config(self) -> dict[str, object]:
@@ -168,7 +173,7 @@ class InstanceFacts:
         return body
 
 
-def catalog_url(code: str, service: str, host: str, shift: int) -> str:
+def _catalog_url(code: str, service: str, host: str, shift: int) -> str:
     return f"https://{host}:{catalog.port(code, service, shift=shift)}"
 
 

@@ -14,12 +14,12 @@ from sqlalchemy import Engine, select, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from dive import catalog
+from dive.orchestration import runtime
 from dive.orchestration.deploy.instance import InstanceFacts, instance_facts
 from dive.orchestration.deploy.seeding import count_seeded
 from dive.orchestration.deploy.services import probe_health
 from dive.orchestration.events import iso_z
 from dive.orchestration.locks import read_holder
-from dive.orchestration.runtime import ProcessRow, Supervisor
 from dive.orchestration.states import current_state
 from dive.store import StoreError, create_engine_for, safe_url, writer_session_factory
 from dive.store.models.orchestration import DeploymentState, ErrorRecord, PipelineRun
@@ -46,12 +46,12 @@ def known_instances(home: Path, engine: Engine | None) -> list[str]:
     return sorted(codes, key=lambda code: (code != catalog.HUB, code))
 
 
-def _supervisor_rows(home: Path) -> tuple[Supervisor, list[ProcessRow]]:
-    supervisor = Supervisor(home)
+def _supervisor_rows(home: Path) -> tuple[runtime.Supervisor, list[runtime.ProcessRow]]:
+    supervisor = runtime.Supervisor(home)
     return supervisor, supervisor.process_table() if supervisor.is_running() else []
 
 
-def _service_rows(facts: InstanceFacts, rows: list[ProcessRow]) -> dict[str, dict[str, Any]]:
+def _service_rows(facts: InstanceFacts, rows: list[runtime.ProcessRow]) -> dict[str, dict[str, Any]]:
     group = catalog.supervisor_group(facts.code)
     by_program = {row.program: row for row in rows if row.group == group}
 
@@ -113,7 +113,7 @@ def _orchestration_summary(engine: Engine | None) -> dict[str, Any]:
     return {"url_redacted": safe_url(engine.url), "reachable": True, "revision": revision, "tables": int(tables or 0)}
 
 
-def _instance_status(facts: InstanceFacts, engine: Engine | None, rows: list[ProcessRow]) -> dict[str, Any]:
+def _instance_status(facts: InstanceFacts, engine: Engine | None, rows: list[runtime.ProcessRow]) -> dict[str, Any]:
     services = _service_rows(facts, rows)
     state, since, last_run, errors, lock = "UNKNOWN", None, None, [], None
     if engine is not None:

@@ -16,15 +16,16 @@ from pathlib import Path
 from typing import Final
 
 from sqlalchemy import Engine, delete
+from sqlalchemy.exc import SQLAlchemyError
 from supervisor.xmlrpc import SupervisorTransport
 
 from dive import catalog
+from dive.orchestration import runtime
 from dive.orchestration.deploy.instance import instance_facts
 from dive.orchestration.deploy.inventory import known_instances, open_existing_orchestration_db
 from dive.orchestration.errors import PreconditionError
 from dive.orchestration.liveness import process_command_line
 from dive.orchestration.locks import DeployLock, acquire_deploy_lock
-from dive.orchestration.runtime import Supervisor, service_programs
 from dive.orchestration.supervisor_config import socket_path
 from dive.store import writer_session_factory
 from dive.store.models.orchestration import (
@@ -75,7 +76,7 @@ def nuke_all(home: Path, environ: Mapping[str, str]) -> NukeReport:
     codes = known_instances(home, engine) if home.exists() else []
     ports = [instance_facts(home, c, environ).port(s) for c in codes for s in catalog.SERVICES]
     with _locks(engine, home, codes):
-        supervisor = Supervisor(home)
+        supervisor = runtime.Supervisor(home)
         report.processes += (
             len([r for r in supervisor.process_table() if r.state == "RUNNING"]) if supervisor.is_running() else 0
         )
@@ -129,18 +130,20 @@ def _locks(engine: Engine | None, home: Path, codes: list[str]) -> Iterator[None
         yield
     finally:
         for lock in held:
-            with contextlib.suppress(Exception):  # the database may be gone already (nuke hub, nuke all)
+            with contextlib.suppress(SQLAlchemyError, OSError):  # the database may be gone (nuke hub, nuke all)
                 lock.release()
 
 
 def _remove_group(home: Path, code: str, environ: Mapping[str, str]) -> int:
-    supervisor = Supervisor(home)
+    supervisor = runtime.Supervisor(home)
     if not supervisor.is_running():
         return 0
     group = catalog.supervisor_group(code)
     rows = [row for row in supervisor.process_table() if row.group == group]
     if rows:
-        supervisor.stop_group(code, service_programs(home, code, [r.program.rsplit("-", 1)[-1] for r in rows], environ))
+        supervisor.stop_group(
+            code, runtime.service_programs(home, code, [r.program.rsplit("-", 1)[-1] for r in rows], environ)
+        )
         _remove_process_group(home, group)
     (home / "supervisor" / "conf.d" / f"{group}.conf").unlink(missing_ok=True)
     if not any((home / "supervisor" / "conf.d").glob("*.conf")):

@@ -9,9 +9,9 @@ import socket
 import sqlite3
 from typing import Final
 
+from dive.orchestration import runtime
 from dive.orchestration.deploy.instance import InstanceFacts
 from dive.orchestration.errors import PhaseError
-from dive.orchestration.runtime import Supervisor
 
 __all__ = ["REQUIRED_MODULES", "run_preflight"]
 
@@ -50,8 +50,7 @@ def run_preflight(facts: InstanceFacts) -> str:
 
 
 def _check_home(facts: InstanceFacts) -> int:
-    home = facts.home
-    home.mkdir(mode=0o700, parents=True, exist_ok=True)
+    home = next(path for path in (facts.home, *facts.home.parents) if path.exists())  # read-only: create nothing
     if not os.access(home, os.W_OK):
         raise PhaseError("preflight_home", f"DIVE_HOME {home} is not writable; choose another with --home")
     free = shutil.disk_usage(home).free
@@ -77,7 +76,7 @@ def _check_ports(facts: InstanceFacts) -> list[int]:
 
 
 def _running_programs(facts: InstanceFacts) -> set[str]:
-    supervisor = Supervisor(facts.home)
+    supervisor = runtime.Supervisor(facts.home)
     if not supervisor.is_running():
         return set()
     return {row.program for row in supervisor.process_table() if row.state == "RUNNING"}

@@ -78,6 +78,8 @@ def seeding_check(facts: InstanceFacts) -> Check:
 
 
 def count_seeded(facts: InstanceFacts) -> int:
+    if not facts.database_exists:
+        return 0
     engine = create_engine_for(facts.database_url)
     try:
         with session_factory(engine)() as session:

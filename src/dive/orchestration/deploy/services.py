@@ -11,12 +11,12 @@ from sqlalchemy import select
 
 from dive import catalog
 from dive.kas.key_ring import public_key_fingerprint
+from dive.orchestration import runtime
 from dive.orchestration.deploy.instance import InstanceFacts
 from dive.orchestration.errors import PhaseError
 from dive.orchestration.phases import Check
-from dive.orchestration.runtime import Supervisor
 from dive.orchestration.supervisor_config import HEALTH_PATHS
-from dive.pki import ca_bundle_path, ssl_context_for
+from dive.pki import PkiError, ca_bundle_path, ssl_context_for
 from dive.store import StoreError, create_engine_for, session_factory
 from dive.store.models.kas import KasRegistryEntry, KasRegistryKey
 from dive.ztdf import load_public_key
@@ -28,7 +28,7 @@ _KAS_RELOAD_S: Final = 10.0  # the KAS re-reads its keys within 5 s (ztdf-kas §
 
 
 def run_services(facts: InstanceFacts) -> str:
-    supervisor = Supervisor(facts.home)
+    supervisor = runtime.Supervisor(facts.home)
     programs = facts.programs()
     supervisor.ensure_running()
     supervisor.apply_group(facts.code, programs)
@@ -37,13 +37,13 @@ def run_services(facts: InstanceFacts) -> str:
 
 
 def stop_services(facts: InstanceFacts) -> None:
-    supervisor = Supervisor(facts.home)
+    supervisor = runtime.Supervisor(facts.home)
     if supervisor.is_running():
         supervisor.stop_group(facts.code, facts.programs())
 
 
 def services_check(facts: InstanceFacts) -> Check:
-    supervisor = Supervisor(facts.home)
+    supervisor = runtime.Supervisor(facts.home)
     if not supervisor.is_running():
         return Check(False, "supervisord is not running")
     group = catalog.supervisor_group(facts.code)
@@ -65,7 +65,7 @@ def probe_health(facts: InstanceFacts, service: str) -> tuple[int | None, float]
     try:
         with httpx.Client(verify=ssl_context_for(ca_bundle_path(facts.home)), timeout=_PROBE_TIMEOUT_S) as client:
             status: int | None = client.get(url).status_code
-    except (httpx.TransportError, OSError):
+    except (httpx.TransportError, OSError, PkiError):  # unreachable, or no CA bundle yet: not healthy
         status = None
     return status, round((time.perf_counter() - started) * 1000, 1)
 
@@ -92,18 +92,20 @@ def kas_check(facts: InstanceFacts) -> Check:
     try:
         with httpx.Client(verify=ssl_context_for(ca_bundle_path(facts.home)), timeout=_PROBE_TIMEOUT_S) as client:
             response = client.get(url)
-    except httpx.TransportError as exc:
+    except (httpx.TransportError, PkiError) as exc:
         return Check(False, f"the KAS is unreachable: {exc}")
     if response.status_code != 200:
         return Check(False, f"the KAS public key answered HTTP {response.status_code}")
     served = response.json()
-    served_fingerprint = public_key_fingerprint(load_public_key(served["publicKey"].encode()))  # type: ignore[arg-type]
+    served_fingerprint = public_key_fingerprint(load_public_key(str(served["publicKey"]).encode()))
     if served.get("kid") != kid or served_fingerprint != fingerprint:
         return Check(False, f"the KAS serves {served.get('kid')}, the registry lists {kid}")
     return Check(True, f"{catalog.kas_id(facts.code)} registered (RSA-2048 {fingerprint[:4]}…{fingerprint[-4:]})")
 
 
 def _registered_active_key(facts: InstanceFacts) -> tuple[str, str] | None:
+    if not facts.database_exists:
+        return None
     engine = create_engine_for(facts.database_url)
     try:
         with session_factory(engine)() as session:

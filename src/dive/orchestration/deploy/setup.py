@@ -100,6 +100,8 @@ def run_database(facts: InstanceFacts) -> str:
 
 
 def database_check(facts: InstanceFacts) -> Check:
+    if not facts.database_exists:
+        return Check(False, "the instance database does not exist yet")
     try:
         status = check_schema(facts.database_url)
         keys = open_instance_key_store(facts).list_keys()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dive.store.models import orchestration as orchestration  # registers the tables of orchestration §5.2
 from dive.store.models.audit import DecisionLogEntry
 from dive.store.models.base import Base
+from dive.store.models.enrolment import EnrolmentToken
 from dive.store.models.idp import (
     IdpAuthCode,
     IdpAuthSession,
@@ -41,6 +42,7 @@ __all__ = [
     "Base",
     "CoiRegistryEntry",
     "DecisionLogEntry",
+    "EnrolmentToken",
     "FederationLink",
     "FederationMatrixEntry",
     "FederationSpoke",

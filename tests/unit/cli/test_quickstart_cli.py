@@ -1,0 +1,26 @@
+"""`dive quickstart --dry-run`: the hub first, then FRA and DEU, planned without writing anything."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from dive.cli.main import app
+
+runner = CliRunner()
+
+
+def test_quickstart_dry_run_plans_hub_then_fra_then_deu_and_writes_nothing(tmp_path: Path):
+    home = tmp_path / "fresh-checkout-home"
+    answer = runner.invoke(
+        app, ["--home", str(home), "quickstart", "--dry-run"], env={"DIVE_DATABASE_URL": "", "DIVE_PORT_SHIFT": "30000"}
+    )
+    commands = [line for line in answer.output.splitlines() if line.startswith("Dry run of")]
+    assert answer.exit_code == 0, answer.output
+    assert commands == [
+        "Dry run of dive hub deploy: nothing is locked, written or started.",
+        "Dry run of dive spoke deploy fra: nothing is locked, written or started.",
+        "Dry run of dive spoke deploy deu: nothing is locked, written or started.",
+    ]
+    assert not home.exists()

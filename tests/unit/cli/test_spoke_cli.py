@@ -1,0 +1,36 @@
+"""`dive spoke …` argument rules through the real Typer app (orchestration §2.1, §2.2)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from dive.cli.main import app
+
+runner = CliRunner()
+
+
+def _invoke(home: Path, *args: str):
+    return runner.invoke(app, ["--home", str(home), *args], env={"DIVE_DATABASE_URL": "", "DIVE_PORT_SHIFT": "30000"})
+
+
+def test_spoke_deploy_of_the_hub_code_is_refused(dive_home: Path):
+    answer = _invoke(dive_home, "spoke", "deploy", "usa")
+    assert answer.exit_code == 2 and "usa is the hub; use `dive hub deploy`" in answer.output
+
+
+def test_spoke_code_that_differs_from_the_global_instance_is_refused(dive_home: Path):
+    answer = _invoke(dive_home, "--instance", "deu", "spoke", "deploy", "fra")
+    assert answer.exit_code == 2 and "differs from --instance DEU" in answer.output
+
+
+def test_spoke_deploy_without_a_code_is_refused(dive_home: Path):
+    assert _invoke(dive_home, "spoke", "deploy").exit_code == 2
+
+
+def test_spoke_dry_run_lists_the_six_spoke_phases(tmp_path: Path):
+    answer = _invoke(tmp_path / "none", "spoke", "deploy", "fra", "--dry-run", "--skip-federation")
+    phases = [line.split()[0] for line in answer.output.splitlines() if line and not line.startswith((" ", "Dry"))]
+    assert answer.exit_code == 0, answer.output
+    assert phases == ["PREFLIGHT", "INITIALIZATION", "DEPLOYMENT", "CONFIGURATION", "SEEDING", "VERIFICATION"]
