@@ -21,7 +21,6 @@ import httpx
 from supervisor.xmlrpc import SupervisorTransport
 
 from dive import catalog
-from dive.cli.serve import resolve_factory
 from dive.orchestration.errors import ServiceHealthTimeoutError, ServiceStartError, SupervisorError
 from dive.orchestration.liveness import process_command_line
 from dive.orchestration.supervisor_config import (
@@ -35,6 +34,7 @@ from dive.orchestration.supervisor_config import (
 from dive.pki.ca import ca_bundle_path
 from dive.pki.tls import ssl_context_for
 from dive.service.errors import ServiceFactoryError
+from dive.service.factories import resolve_factory
 
 __all__ = ["DEFAULT_HEALTH_TIMEOUT_S", "ProcessRow", "Supervisor", "available_services", "service_programs"]
 

@@ -1,8 +1,5 @@
 """The hub and spoke deployment pipelines (spec/orchestration.md §4.3–§4.8): their phases, live checkpoints and the
 instance checks of §4.5. (`dive.orchestration.phases` holds the pure phase model these are built on.)
-
-Modules here use `runtime.<name>` through `from dive.orchestration import runtime`: the runtime imports `dive.cli`,
-whose app imports this package, so a name imported from the half-initialised runtime would break that cycle.
 """
 
 from __future__ import annotations
