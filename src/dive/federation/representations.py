@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Final
 
+from dive import catalog
 from dive.federation.discovery import Discovery
 from dive.federation.partners import Partner
 
@@ -135,6 +136,4 @@ _TOKEN_TARGETS: Final = {"id.token.claim": "true", "access.token.claim": "true",
 
 
 def _display_name(partner: Partner) -> str:
-    from dive import catalog
-
     return catalog.instance(partner.code).name if catalog.is_catalog_code(partner.code) else partner.display
