@@ -27,7 +27,9 @@ def fetch_discovery(http: httpx.Client, partner: Partner) -> Discovery:
     try:
         response = http.get(url, timeout=10.0)
     except httpx.TransportError as exc:
-        raise PartnerUnreachableError(f"the idp of {partner.display} at {partner.idp_url} is unreachable: {exc}") from exc
+        raise PartnerUnreachableError(
+            f"the idp of {partner.display} at {partner.idp_url} is unreachable: {exc}"
+        ) from exc
     if response.status_code != 200:
         raise PartnerUnreachableError(f"discovery of {partner.display} answered HTTP {response.status_code} at {url}")
     document = response.json()

@@ -92,7 +92,9 @@ class IdpAdminClient:
     def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         url = f"{self.partner.idp_url}/admin/realms/{self.partner.realm}{path}"
         for attempt in range(2):  # an expired admin token is refreshed once
-            response = _send(self._http, method, url, headers={"Authorization": f"Bearer {self._admin_token()}"}, **kwargs)
+            response = _send(
+                self._http, method, url, headers={"Authorization": f"Bearer {self._admin_token()}"}, **kwargs
+            )
             if response.status_code != 401 or attempt:
                 return response
             self._token = None

@@ -91,7 +91,9 @@ def set_realm_half_enabled(own: LinkSide, partner: Partner, *, enabled: bool) ->
 
 def link_partners(first: LinkSide, second: LinkSide, secret: str, http: httpx.Client) -> list[str]:
     """Both links of a pair whose two realms this process may write (a local deployment; §8.6 `link`)."""
-    return ensure_realm_half(first, second.partner, secret, http) + ensure_realm_half(second, first.partner, secret, http)
+    return ensure_realm_half(first, second.partner, secret, http) + ensure_realm_half(
+        second, first.partner, secret, http
+    )
 
 
 def unlink_partners(first: LinkSide, second: LinkSide) -> list[str]:

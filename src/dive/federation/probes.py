@@ -193,9 +193,17 @@ class _Probes:
             return ProbeResult(False, f"app client {owner.client_id} in {owner.realm} has no exact redirect URI")
         verifier = secrets.token_urlsafe(48)
         challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).decode().rstrip("=")
-        params = {"client_id": owner.client_id, "response_type": "code", "scope": "openid",
-                  "redirect_uri": redirects[0], "state": secrets.token_urlsafe(16), "nonce": secrets.token_urlsafe(16),
-                  "code_challenge": challenge, "code_challenge_method": "S256", "kc_idp_hint": source.alias}  # fmt: skip
+        params = {
+            "client_id": owner.client_id,
+            "response_type": "code",
+            "scope": "openid",
+            "redirect_uri": redirects[0],
+            "state": secrets.token_urlsafe(16),
+            "nonce": secrets.token_urlsafe(16),
+            "code_challenge": challenge,
+            "code_challenge_method": "S256",
+            "kc_idp_hint": source.alias,
+        }
         location = self._first_foreign_redirect(f"{owner.issuer}/protocol/openid-connect/auth", params, owner)
         if location is None:
             return ProbeResult(False, f"{owner.display} did not redirect to {source.display}")
@@ -226,13 +234,21 @@ class _Probes:
         secret = self.t.app_client_secrets.get(source.code)
         if secret is None or self.t.test_user_password is None:
             return ProbeResult(False, f"no app client secret for {source.display} in the keystore")
-        form = {"grant_type": "password", "client_id": source.client_id, "client_secret": secret,
-                "username": f"testuser-{source.code}-1", "password": self.t.test_user_password, "scope": "openid"}  # fmt: skip
+        form = {
+            "grant_type": "password",
+            "client_id": source.client_id,
+            "client_secret": secret,
+            "username": f"testuser-{source.code}-1",
+            "password": self.t.test_user_password,
+            "scope": "openid",
+        }
         answer = self.t.http.post(f"{source.issuer}/protocol/openid-connect/token", data=form, timeout=_TIMEOUT_S)
         if answer.status_code != 200:
             return ProbeResult(False, f"password grant of testuser-{source.code}-1 → HTTP {answer.status_code}")
         token = answer.json()["access_token"]
-        me = self.t.http.get(f"{owner.api_url}/api/me", headers={"Authorization": f"Bearer {token}"}, timeout=_TIMEOUT_S)
+        me = self.t.http.get(
+            f"{owner.api_url}/api/me", headers={"Authorization": f"Bearer {token}"}, timeout=_TIMEOUT_S
+        )
         if me.status_code != 200:
             return ProbeResult(False, f"{owner.display} api /api/me → HTTP {me.status_code}")
         body = me.json()
@@ -255,7 +271,9 @@ class _Probes:
         if fingerprints.get(str(body.get("kid"))) != _fingerprint(str(body.get("publicKey"))):
             return ProbeResult(False, f"served key {body.get('kid')} does not match kas_registry_keys")
         probe = self.t.http.post(f"{url}/v2/rewrap", json={"signedRequestToken": "probe"}, timeout=_TIMEOUT_S)
-        return ProbeResult(probe.status_code == 401, f"key {body.get('kid')} matches; probe rewrap → {probe.status_code}")
+        return ProbeResult(
+            probe.status_code == 401, f"key {body.get('kid')} matches; probe rewrap → {probe.status_code}"
+        )
 
 
 def _kas_entry(url: str | None, kas_id: str) -> tuple[str, str, dict[str, str]] | None:

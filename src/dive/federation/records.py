@@ -48,7 +48,9 @@ def record_link_result(session: Session, source: str, target: str, results: Mapp
 
 
 def link_rows(session: Session) -> list[FederationLink]:
-    return list(session.scalars(select(FederationLink).order_by(FederationLink.source_code, FederationLink.target_code)))
+    return list(
+        session.scalars(select(FederationLink).order_by(FederationLink.source_code, FederationLink.target_code))
+    )
 
 
 def _row(session: Session, source: str, target: str) -> FederationLink | None:

@@ -120,7 +120,9 @@ class HubApi:
     def spokes(self, credential: HubCredential) -> list[dict[str, Any]]:
         return list(self._call("GET", "/api/federation/spokes", credential.headers(), 200).json()["spokes"])
 
-    def transition(self, code: str, action: str, body: Mapping[str, object], credential: HubCredential) -> dict[str, Any]:
+    def transition(
+        self, code: str, action: str, body: Mapping[str, object], credential: HubCredential
+    ) -> dict[str, Any]:
         """approve, suspend or revoke (§B.7); a refused transition (409) is a `WrongStateError` (exit 2)."""
         path = f"/api/federation/spokes/{code.lower()}/{action}"
         response = self._call("POST", path, credential.headers(), (200, 409), json=dict(body))
@@ -192,4 +194,3 @@ def await_approval(
                 remediation=f"approve on the hub: dive federation approve {code.upper()}",
             )
         sleep(interval_s)
-

@@ -5,7 +5,6 @@ Both functions run inside the caller's transaction on the spoke's instance datab
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -79,8 +78,7 @@ def sync_kas_registry(session: Session, own_code: str, kas_servers: Sequence[Map
 def _key_rows(kas_id: str, items: Sequence[Mapping[str, Any]]) -> list[KasRegistryKey]:
     rows = []
     for item in items:
-        pem = str(item.get("publicKey") or "")
-        fingerprint = str(item.get("fingerprint") or hashlib.sha256(pem.encode()).hexdigest())
+        pem, fingerprint = str(item.get("publicKey") or ""), str(item.get("fingerprint") or "")
         rows.append(
             KasRegistryKey(
                 kas_id=kas_id,

@@ -159,7 +159,7 @@ def parse_attempts(raw: str | int | None) -> int:
 
 
 def next_delay(schedule: Sequence[float], attempt: int) -> float:
-    """The pause after failed attempt `attempt` (1-based): `schedule[min(k-1, len-1)]`; the last value caps. No jitter."""
+    """The pause after failed attempt `attempt` (1-based): `schedule[min(k-1, len-1)]`; the last value caps."""
     return schedule[min(attempt - 1, len(schedule) - 1)]
 
 
