@@ -23,6 +23,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _report import Row, latency_row, print_table
+from dive.pki import ensure_ca
 from dive.pki.tls import ssl_context_for
 from dive.policy.bundle import PolicyBundle, RegistryData, build_data
 from dive.policy.engines.regopy_engine import RegopyEngine
@@ -109,6 +110,7 @@ def _free_port() -> int:
 
 
 def start_pdp(home: Path) -> tuple[subprocess.Popen[bytes], str, Path]:
+    ensure_ca(home)
     port = _free_port()
     env = {**os.environ, "DIVE_HOME": str(home), "DIVE_ISSUER": ISSUER, "DIVE_LOG_LEVEL": "WARNING"}
     log = (home / "pdp.log").open("wb")

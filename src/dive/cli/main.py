@@ -8,6 +8,7 @@ from pathlib import Path
 
 import typer
 
+from dive.cli import federation as federation_cli
 from dive.cli import hub as hub_cli
 from dive.cli import kas as kas_cli
 from dive.cli import ops as ops_cli
@@ -37,6 +38,7 @@ app.add_typer(ztdf_cli.app, name="ztdf")
 app.add_typer(orchdb_cli.app, name="orch-db")
 app.add_typer(hub_cli.app, name="hub")
 app.add_typer(spoke_cli.app, name="spoke")
+app.add_typer(federation_cli.app, name="federation")
 app.add_typer(secrets_cli.app, name="secrets")
 app.command("quickstart")(quickstart_command)
 ops_cli.register(app)
