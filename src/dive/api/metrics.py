@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
+from dive.service.authz_metrics import AuthzMetrics
+
 __all__ = ["ApiMetrics"]
 
 _CIRCUIT_VALUES = {"closed": 0, "half_open": 1, "open": 2}
@@ -12,12 +14,7 @@ _CIRCUIT_VALUES = {"closed": 0, "half_open": 1, "open": 2}
 class ApiMetrics:
     def __init__(self, registry: CollectorRegistry, instance_code: str) -> None:
         self._code = instance_code
-        self.decisions = Counter(
-            "dive_authz_decisions_total",
-            "Authorization decisions of the PEP",
-            ["instance_code", "service", "operation", "result", "reason_code"],
-            registry=registry,
-        )
+        self.authz = AuthzMetrics(registry, instance_code=instance_code, service="api")
         self.postfilter_drops = Counter(
             "dive_search_postfilter_drops_total",
             "Listed items the engine denied after the SQL pushdown (a pushdown bug) or partner items re-check dropped",
@@ -38,9 +35,8 @@ class ApiMetrics:
             registry=registry,
         )
 
-    def count_decision(self, operation: str, allow: bool, reason_code: str) -> None:
-        result = "allow" if allow else "deny"
-        self.decisions.labels(self._code, "api", operation, result, reason_code).inc()
+    def count_decision(self, allow: bool, reason_code: str) -> None:
+        self.authz.observe(allow=allow, reason_code=reason_code)
 
     def count_drops(self, source: str, dropped: int) -> None:
         if dropped:

@@ -6,11 +6,12 @@ from typing import Final
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
+from dive.service.authz_metrics import AuthzMetrics
+
 __all__ = ["KasMetrics"]
 
 REWRAP_BUCKETS: Final = (0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0)
 KAO_BUCKETS: Final = (1, 2, 5, 10, 20, 50, 100, 200, 500)
-DECISION_BUCKETS: Final = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0)
 
 
 class KasMetrics:
@@ -52,15 +53,7 @@ class KasMetrics:
         self.audit_spooled = Counter(
             "dive_kas_audit_spooled", "Audit records written to the spool", ("instance_code",), registry=registry
         ).labels(code)
-        labels = ("instance_code", "service", "decision", "reason_code")
-        self.authz_decisions = Counter("dive_authz_decisions", "Access decisions", labels, registry=registry)
-        self.authz_seconds = Histogram(
-            "dive_authz_decision_seconds",
-            "Access decision time",
-            ("instance_code", "service", "cached"),
-            buckets=DECISION_BUCKETS,
-            registry=registry,
-        ).labels(code, "kas", "false")
+        self.authz = AuthzMetrics(registry, instance_code=code, service="kas")
         self._code = code
 
     def count_result(self, result: str, code: str | None) -> None:
@@ -71,8 +64,8 @@ class KasMetrics:
     def count_request_error(self, code: str) -> None:
         self.errors.labels(self._code, code).inc()
 
-    def count_decision(self, allow: bool, reason_code: str) -> None:
-        self.authz_decisions.labels(self._code, "kas", "allow" if allow else "deny", reason_code).inc()
+    def count_decision(self, allow: bool, reason_code: str, seconds: float) -> None:
+        self.authz.observe(allow=allow, reason_code=reason_code, seconds=seconds)
 
     def count_cache(self, hit: bool) -> None:
         self.dek_cache.labels(self._code, "hit" if hit else "miss").inc()

@@ -125,8 +125,7 @@ class RewrapService:
         self._metrics.decision_seconds.observe(seconds)
         for decision in decisions.values():
             if decision.input is not None:
-                self._metrics.count_decision(decision.allow, decision.reason_code)
-                self._metrics.authz_seconds.observe(seconds / max(1, len(decisions)))
+                self._metrics.count_decision(decision.allow, decision.reason_code, seconds / max(1, len(decisions)))
         return decisions
 
     def _result(self, slot: _Slot, outcome: UnwrapOutcome, decision: GroupDecision | None, body: RewrapBody) -> _Result:

@@ -215,7 +215,7 @@ async def _decide_read(
         requested_by=requested_by(request),
         request_id=request_id(request),
     )
-    api.metrics.count_decision(operation, outcome.allow, outcome.as_json()["reasonCode"])  # type: ignore[arg-type]
+    api.metrics.count_decision(outcome.allow, outcome.as_json()["reasonCode"])  # type: ignore[arg-type]
     return outcome
 
 

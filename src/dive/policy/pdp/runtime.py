@@ -13,19 +13,19 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Final
+from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry
 
 from dive.policy.engine import DECISION_PATH, QueryResult
 from dive.policy.engines.regopy_engine import RegopyEngine
 from dive.policy.registry_feed import RegistryFeed, poll
+from dive.service.authz_metrics import AuthzMetrics
 from dive.service.decision_log import DecisionLogWriter
 from dive.store.audit import DecisionRecord
 
 __all__ = ["PdpRuntime", "QueryOutcome", "read_extra_modules"]
 
-DECISION_BUCKETS: Final = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0)
 
 log = logging.getLogger(__name__)
 
@@ -64,19 +64,7 @@ class PdpRuntime:
         self.instance_code = instance_code
         self._extra_dir = extra_policy_dir
         self._extra_modules = read_extra_modules(extra_policy_dir)
-        self._decisions = Counter(
-            "dive_authz_decisions_total",
-            "Access decisions by the component that decided",
-            ("instance_code", "service", "decision", "reason_code"),
-            registry=registry,
-        )
-        self._decision_seconds = Histogram(
-            "dive_authz_decision_seconds",
-            "Time to decide",
-            ("instance_code", "service", "cached"),
-            buckets=DECISION_BUCKETS,
-            registry=registry,
-        ).labels(instance_code, "pdp", "false")
+        self._authz = AuthzMetrics(registry, instance_code=instance_code, service="pdp")
 
     @property
     def extra_modules(self) -> Mapping[str, str]:
@@ -128,8 +116,7 @@ class PdpRuntime:
         allow = decision.get("allow") is True
         failed = (decision.get("evaluation_details") or {}).get("failed") or ["error"]
         reason_code = "ok" if allow else str(failed[0])
-        self._decisions.labels(self.instance_code, "pdp", "allow" if allow else "deny", reason_code).inc()
-        self._decision_seconds.observe(elapsed_ns / 1e9)
+        self._authz.observe(allow=allow, reason_code=reason_code, seconds=elapsed_ns / 1e9)
 
     async def log_decision(
         self, outcome: QueryOutcome, *, path: str, input: object, request_id: str | None, client: str | None
