@@ -11,6 +11,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Final
 
@@ -48,7 +49,7 @@ from dive.orchestration.errors import OrchestrationError, PhaseError, Preconditi
 from dive.orchestration.invocation import GlobalOptions, exit_with, options_of
 from dive.store import FederationRegistryRepository
 from dive.store.models.kas import KasRegistryEntry
-from dive.store.models.registry import LEGACY_IMPORT_KEY, FederationSpoke, RegistryMeta
+from dive.store.models.registry import LEGACY_IMPORT_KEY, FederationLink, FederationSpoke, RegistryMeta
 
 __all__ = ["app"]
 
@@ -98,8 +99,8 @@ def _emit(options: GlobalOptions, as_json: bool, document: object, human: Callab
         human()
 
 
-def _iso(value: object) -> str | None:
-    return None if value is None else str(getattr(value, "isoformat", lambda: value)()).replace("+00:00", "Z")
+def _iso(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat().replace("+00:00", "Z")
 
 
 @app.command("status")
@@ -115,7 +116,7 @@ def status_command(context: typer.Context, as_json: bool = JsonOption) -> None:
             legacy = session.get(RegistryMeta, LEGACY_IMPORT_KEY)
             rows = [_status_row(s, links, kas) for s in spokes]
             legacy_state = None if legacy is None else {"path": None, "state": legacy.value}
-        source = legacy_registry_path(os.environ, Path.cwd())
+        source = legacy_registry_path(os.environ, Path(os.environ.get("DIVE_PROJECT_ROOT") or Path.cwd()))
         if legacy_state is None and source.exists():
             legacy_state = {"path": str(source), "state": "present but not imported; run dive federation migrate"}
         document = {"schema": "dive.federation.status/1", "hub": "USA", "registry_version": version,
@@ -132,7 +133,7 @@ def status_command(context: typer.Context, as_json: bool = JsonOption) -> None:
         _emit(options, as_json, document, human)
 
 
-def _status_row(spoke: FederationSpoke, links: list, kas: dict[str, str]) -> dict[str, object]:
+def _status_row(spoke: FederationSpoke, links: list[FederationLink], kas: dict[str, str]) -> dict[str, object]:
     own = [link for link in links if spoke.code in (link.source_code, link.target_code)]
     verified = [link.last_verified_at for link in own if link.last_verified_at is not None]
     results = [v for link in own for v in (link.last_result or {}).values()]

@@ -17,11 +17,11 @@ from pathlib import Path
 import httpx
 
 from dive import catalog
+from dive.federation.records import instance_session
 from dive.secrets import LocalKeystore
 from dive.store import FederationRegistryRepository, ensure_schema, instance_database_url
 from dive.store.models import FederationSpoke
 from harness import ServiceProcess, start_service
-from dive.federation.records import instance_session
 
 ADMIN_PASSWORD = "Admin-pass-1234567!"
 PASSWORD = "Test-user-pass-123!"
@@ -105,7 +105,17 @@ def register_approved(pair: Pair, code: str) -> None:
     """The hub registry row of `code`, approved, as approval leaves it."""
     issuer = f"{pair.url(code)}/realms/{catalog.realm(code)}"
     with instance_session(instance_database_url(pair.home, "usa")) as session:
-        FederationRegistryRepository().save_spoke(session, FederationSpoke(
-            code=code, spoke_id=f"spoke-{code}-00000000", role="spoke", kind="local", status="approved",
-            api_url="https://localhost:1", web_url="https://localhost:1", idp_url=pair.url(code),
-            kas_url="https://localhost:1/kas", issuer=issuer, jwks_uri=f"{issuer}/protocol/openid-connect/certs"))  # fmt: skip
+        spoke = FederationSpoke(
+            code=code,
+            spoke_id=f"spoke-{code}-00000000",
+            role="spoke",
+            kind="local",
+            status="approved",
+            api_url="https://localhost:1",
+            web_url="https://localhost:1",
+            idp_url=pair.url(code),
+            kas_url="https://localhost:1/kas",
+            issuer=issuer,
+            jwks_uri=f"{issuer}/protocol/openid-connect/certs",
+        )
+        FederationRegistryRepository().save_spoke(session, spoke)

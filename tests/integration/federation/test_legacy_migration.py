@@ -55,11 +55,26 @@ def _write(path: Path) -> dict:
     return document
 
 
-def _migrate(home: Path, source: Path, *extra: str, crash: str | None = None) -> subprocess.CompletedProcess[str]:
+def _migrate(
+    home: Path, source: Path, *extra: str, crash: str | None = None, json_errors: bool = False
+) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "DIVE_HOME": str(home), "DIVE_ENV": "test"}
     if crash:
         env |= {"DIVE_TEST_HOOKS": "1", "DIVE_TEST_CRASH_AT": crash}
-    command = [sys.executable, "-m", "dive", "--home", str(home), "federation", "migrate", "--from", str(source), *extra]
+    flags = ["--json"] if json_errors else []
+    command = [
+        sys.executable,
+        "-m",
+        "dive",
+        *flags,
+        "--home",
+        str(home),
+        "federation",
+        "migrate",
+        "--from",
+        str(source),
+    ]
+    command += extra
     return subprocess.run(command, capture_output=True, text=True, env=env, timeout=60)
 
 
@@ -126,18 +141,15 @@ def test_dry_run_prints_the_counts_and_changes_nothing(hub_home, tmp_path):
     assert _database(hub_home)[0] == set() and source.exists()
 
 
-def test_a_registry_of_another_major_version_is_refused_unless_forced(hub_home, tmp_path):
+def test_a_registry_of_another_major_version_is_refused_with_a_json_error_unless_forced(hub_home, tmp_path):
     source = tmp_path / "federation-registry.json"
     source.write_text(json.dumps({**_fixture(), "version": "2.0"}))
-    refused = _migrate(hub_home, source)
-    assert refused.returncode == 1 and "LEGACY_REGISTRY_INVALID" in _migrate(hub_home, source).stdout + _json(hub_home, source)
+    refused = _migrate(hub_home, source, json_errors=True)
+    assert refused.returncode == 1
+    error = json.loads(refused.stdout)
+    assert error["schema"] == "dive.error/1" and error["error"]["code"] == "LEGACY_REGISTRY_INVALID"
+    assert source.exists() and _database(hub_home)[0] == set()
     assert _migrate(hub_home, source, "--force").returncode == 0
-
-
-def _json(home: Path, source: Path) -> str:
-    env = {**os.environ, "DIVE_HOME": str(home)}
-    command = [sys.executable, "-m", "dive", "--json", "--home", str(home), "federation", "migrate", "--from", str(source)]
-    return subprocess.run(command, capture_output=True, text=True, env=env, timeout=60).stdout
 
 
 def test_read_through_imports_into_an_empty_registry_once(hub_home, tmp_path):

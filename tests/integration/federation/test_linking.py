@@ -18,9 +18,9 @@ import pytest
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
 
 from dive.federation import IdpAdminClient, LinkSide, link_partners, local_partner
+from dive.federation.records import instance_session, link_rows
 from dive.store import instance_database_url
 from dive.store.models.registry import FederationLink
-from dive.federation.records import instance_session, link_rows
 
 from .pair import ADMIN_PASSWORD, APP_REDIRECT, PASSWORD, Pair, create_realm, new_pair, register_approved
 
@@ -85,8 +85,8 @@ def test_a_fra_user_signs_in_at_the_hub_through_the_link(pair: Pair):
         assert page.status_code == 200 and page.url.port == urlsplit(pair.url("fra")).port
         action = html.unescape(re.search(r'<form method="post" action="([^"]+)"', page.text).group(1))
         csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
-        done = _follow(browser, browser.post(str(page.url.join(action)),
-                                             data={"csrf": csrf, "username": "testuser-fra-1", "password": PASSWORD}))  # fmt: skip
+        form = {"csrf": csrf, "username": "testuser-fra-1", "password": PASSWORD}
+        done = _follow(browser, browser.post(str(page.url.join(action)), data=form))
     assert done.status_code == 302 and done.headers["location"].startswith(APP_REDIRECT), done.text[:300]
     assert "code" in dict(parse_qsl(urlsplit(done.headers["location"]).query))
 
