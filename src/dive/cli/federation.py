@@ -28,7 +28,6 @@ from dive.federation import (
     LocalFederation,
     Partner,
     VerifyReport,
-    VerifyTarget,
     WrongStateError,
     ensure_realm_half,
     legacy_registry_path,
@@ -45,6 +44,7 @@ from dive.federation import (
 from dive.federation.legacy import MigrationResult
 from dive.federation.records import instance_session
 from dive.federation.verify import RETRY_HINT
+from dive.orchestration.deploy.federation import local_verify_target
 from dive.orchestration.errors import OrchestrationError, PhaseError, PreconditionError, UsageError
 from dive.orchestration.invocation import GlobalOptions, exit_with, options_of
 from dive.store import FederationRegistryRepository
@@ -218,21 +218,8 @@ def _run_verify(
         print(f"Verification attempt {attempt}/{total}: {passed}/{checks} passed — retrying in {delay:g} s "
               f"({RETRY_HINT})", file=out, flush=True)  # fmt: skip
 
-    keystore = fed.keystore
     with fed.http() as http:
-        target = VerifyTarget(
-            hub=fed.partner(HUB),
-            spoke=fed.partner(spoke),
-            http=http,
-            tls=fed.tls(),
-            hub_admin=fed.admin(HUB, http),
-            spoke_admin=fed.admin(spoke, http),
-            hub_db_url=fed.database_url(HUB) if fed.has_database(HUB) else None,
-            spoke_db_url=fed.database_url(spoke) if fed.has_database(spoke) else None,
-            test_user_password=keystore.get("_shared/test-user-password"),
-            app_client_secrets={c: v for c in (HUB, spoke) if (v := keystore.get(f"{c}/app-client-secret"))},
-            kas_deployed=bool(keystore.list(f"kas/{spoke}/")),
-        )
+        target = local_verify_target(fed, spoke, http)
         print(f"Verifying federation USA ⇄ {spoke.upper()} (16 checks)", file=out, flush=True)
         return verify_federation(target, attempts=attempts, schedule=schedule, on_retry=on_retry, sleep=time.sleep)
 

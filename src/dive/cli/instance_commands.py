@@ -60,6 +60,9 @@ class DeployFlags:
     skip: Sequence[str] = ()
     seed_count: int | None = None
     with_test_users: bool = False
+    skip_federation: bool = False
+    approval_timeout_s: float | None = None
+    hub_planned: bool = False  # a quickstart dry run: the hub its spokes federate with is only planned
     force: bool = False
     wait_lock_s: float = 0.0
     dry_run: bool = False
@@ -75,6 +78,12 @@ def deploy_environment(options: GlobalOptions, flags: DeployFlags | None = None)
         environ["DIVE_SEED_COUNT"] = str(flags.seed_count)
     if flags is not None and flags.with_test_users:
         environ["DIVE_WITH_TEST_USERS"] = "1"
+    if flags is not None and flags.skip_federation:
+        environ["DIVE_SKIP_FEDERATION"] = "1"
+    if flags is not None and flags.approval_timeout_s is not None:
+        environ["DIVE_APPROVAL_TIMEOUT_S"] = str(flags.approval_timeout_s)
+    if flags is not None and flags.hub_planned:
+        environ["DIVE_HUB_PLANNED"] = "1"
     return environ
 
 

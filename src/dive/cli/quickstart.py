@@ -1,5 +1,5 @@
 """`dive quickstart`: the README's one command. Deploys the hub, then FRA and DEU, on the embedded defaults, and
-prints the URLs and where the test users' credentials are. Federation of the two spokes is a later step."""
+prints the URLs and where the test users' credentials are. Each spoke deploy federates it with the hub (§4.4 C3–C8)."""
 
 from __future__ import annotations
 
@@ -28,7 +28,8 @@ def quickstart_command(
 ) -> None:
     """Deploy the hub, then FRA and DEU, and print how to reach them."""
     options = options_of(context)
-    flags = DeployFlags(seed_count=seed_count, dry_run=dry)
+    planning = dry or options.dry_run
+    flags = DeployFlags(seed_count=seed_count, dry_run=dry, hub_planned=planning)
     plan = [(catalog.HUB, "hub", hub_phases(), HUB_PHASE_TARGETS_S)]
     plan += [(code, "spoke", spoke_phases(), SPOKE_PHASE_TARGETS_S) for code in QUICKSTART_SPOKES]
     for code, pipeline, phases, targets in plan:
@@ -36,11 +37,14 @@ def quickstart_command(
         if result is not None and result.exit_code != 0:
             typer.echo(result.message, err=True)
             raise typer.Exit(result.exit_code)
-    if dry or options.dry_run:
+    if planning:
         return
-    typer.echo("DIVE is running: USA (hub), FRA and DEU (standalone spokes).")
+    typer.echo("DIVE is running: USA (hub), FRA and DEU, federated: links USA ⇄ FRA and USA ⇄ DEU verified.")
     for code, *_rest in plan:
         facts = instance_facts(options.home, code, deploy_environment(options, flags))
         typer.echo(f"{facts.display}:")
         print_urls(facts)
-    typer.echo("Status: dive status · Checks: dive hub verify · Stop: dive down · Remove: dive nuke all --confirm")
+    typer.echo(
+        "Status: dive status · Federation: dive federation status · Checks: dive federation verify FRA · "
+        "Stop: dive down · Remove: dive nuke all --confirm"
+    )

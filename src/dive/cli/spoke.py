@@ -1,5 +1,5 @@
-"""`dive spoke deploy|up|down|status|verify|seed CODE` (spec/orchestration.md §2.2, §4.4). Deploys are standalone
-(`--skip-federation`): registration at the hub (C3–C8) is a separate step, `dive spoke federate`."""
+"""`dive spoke deploy|up|down|status|verify|seed CODE` (spec/orchestration.md §2.2, §4.4). A deploy federates the
+spoke with the hub of this host (C3–C8 of CONFIGURATION) unless `--skip-federation` makes it standalone."""
 
 from __future__ import annotations
 
@@ -59,6 +59,9 @@ def deploy_command(
     seed_count: int | None = typer.Option(None, "--seed-count", min=0, max=20000, help="Documents to seed."),
     with_test_users: bool = typer.Option(False, "--with-test-users", help="Test users in production too."),
     skip_federation: bool = typer.Option(False, "--skip-federation", help="Standalone: no hub contact."),
+    approval_timeout: float = typer.Option(
+        0.0, "--approval-timeout", min=0, help="Poll a pending registration every 5 s for up to S seconds."
+    ),
     force: bool = typer.Option(False, "--force", help="Bypass an open circuit breaker."),
     wait_lock: float = typer.Option(0.0, "--wait-lock", min=0, help="Wait up to S seconds for the lock."),
     dry: bool = typer.Option(False, "--dry-run", "-n", help="Plan only."),
@@ -74,13 +77,13 @@ def deploy_command(
         skip=skip_phase,
         seed_count=seed_count,
         with_test_users=with_test_users,
+        skip_federation=skip_federation,
+        approval_timeout_s=approval_timeout or None,
         force=force,
         wait_lock_s=wait_lock,
         dry_run=dry,
         run_id=run_id,
     )
-    if not skip_federation and not options.quiet:
-        typer.echo(f"Note: {chosen.upper()} is deployed standalone; federate it with the hub afterwards.", err=True)
     result = run_deploy(
         options, pipeline="spoke", code=chosen, phases=spoke_phases(), targets=SPOKE_PHASE_TARGETS_S, flags=flags
     )

@@ -24,6 +24,13 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
         home.run("nuke", "all", "--confirm")
 
 
+def test_federated_spoke_deploy_without_a_hub_fails_preflight_naming_both_ways_out(deployment: Deployment):
+    answer = deployment.run("spoke", "deploy", "fra", "--seed-count", "5")
+    assert answer.returncode == 1
+    assert "deploy the hub first (dive hub deploy) or pass --skip-federation" in answer.stdout + answer.stderr
+    assert deployment.error_codes("fra") == ["PREFLIGHT_HUB_UNREACHABLE"]
+
+
 def test_same_spoke_deployed_twice_at_once_lets_exactly_one_proceed(deployment: Deployment):
     first = deployment.spawn("spoke", "deploy", "fra", "--seed-count", "5", "--skip-federation")
     time.sleep(0.1)
@@ -53,10 +60,16 @@ def test_spoke_killed_at_two_crash_points_completes_on_resume_with_exact_documen
     assert crashed.returncode == -signal.SIGKILL
 
     crashed_again = deployment.run(
-        "spoke", "deploy", "deu", "--resume", DIVE_TEST_CRASH_AT="spoke:SEEDING:after_batch_3", **hooks
+        "spoke",
+        "deploy",
+        "deu",
+        "--resume",
+        "--skip-federation",
+        DIVE_TEST_CRASH_AT="spoke:SEEDING:after_batch_3",
+        **hooks,
     )
     assert crashed_again.returncode == -signal.SIGKILL
-    resumed = deployment.run("spoke", "deploy", "deu", "--resume", **hooks)
+    resumed = deployment.run("spoke", "deploy", "deu", "--resume", "--skip-federation", **hooks)
 
     assert resumed.returncode == 0, resumed.stderr
     row = deployment.instance("deu")

@@ -24,3 +24,11 @@ def test_quickstart_dry_run_plans_hub_then_fra_then_deu_and_writes_nothing(tmp_p
         "Dry run of dive spoke deploy deu: nothing is locked, written or started.",
     ]
     assert not home.exists()
+
+
+def test_quickstart_dry_run_plans_the_federation_of_both_spokes_with_the_planned_hub(tmp_path: Path):
+    environ = {"DIVE_DATABASE_URL": "", "DIVE_PORT_SHIFT": "30000"}
+    answer = runner.invoke(app, ["--home", str(tmp_path / "h"), "quickstart", "-n"], env=environ)
+    assert answer.exit_code == 0, answer.output
+    assert answer.output.count("the hub is deployed first by this quickstart") == 2
+    assert all(f"register {c} and {c.lower()}-kas at the hub" in answer.output for c in ("FRA", "DEU"))

@@ -34,3 +34,19 @@ def test_spoke_dry_run_lists_the_six_spoke_phases(tmp_path: Path):
     phases = [line.split()[0] for line in answer.output.splitlines() if line and not line.startswith((" ", "Dry"))]
     assert answer.exit_code == 0, answer.output
     assert phases == ["PREFLIGHT", "INITIALIZATION", "DEPLOYMENT", "CONFIGURATION", "SEEDING", "VERIFICATION"]
+
+
+def test_spoke_dry_run_without_a_hub_fails_preflight_and_plans_registration_with_the_hub(tmp_path: Path):
+    answer = _invoke(tmp_path / "none", "spoke", "deploy", "fra", "--dry-run")
+    preflight = next(line for line in answer.output.splitlines() if line.startswith("PREFLIGHT"))
+    assert answer.exit_code == 1, answer.output
+    assert preflight.split()[1] == "failed" and "the hub is not deployed on this host" in preflight
+    assert "register FRA and fra-kas at the hub (auto-approved outside production)" in answer.output
+    assert "verify the federation USA ⇄ FRA with backoff" in answer.output
+    assert not (tmp_path / "none").exists()
+
+
+def test_spoke_dry_run_with_skip_federation_plans_no_hub_contact(tmp_path: Path):
+    answer = _invoke(tmp_path / "none", "spoke", "deploy", "fra", "--dry-run", "--skip-federation")
+    assert answer.exit_code == 0, answer.output
+    assert "at the hub" not in answer.output and "federation" not in answer.output

@@ -127,9 +127,23 @@ async def list_spokes(request: Request) -> JSONResponse:
 
 @router.get("/api/federation/spokes/{code}", summary="One registry record")
 async def get_spoke(request: Request, code: str) -> JSONResponse:
+    """An admin credential, or the spoke token of `code` itself (CONSISTENCY #13: a spoke polls its own record)."""
     api = runtime(request)
-    await api.auth.require_admin(request)
-    return JSONResponse(spoke_json(await _read(api, lambda s: _spoke(s, code))))
+    spoke_token = _spoke_token_instead_of_admin(request, api)
+    if spoke_token is None:
+        await api.auth.require_admin(request)
+
+    def read(session: Session) -> FederationSpoke:
+        if spoke_token is None:
+            return _spoke(session, code)
+        try:
+            spoke = _spoke(session, code)
+        except NotFoundError as exc:  # a spoke token reveals nothing about other codes
+            raise ForbiddenError("insufficient_role", f"This spoke token is not valid for {code[:3].upper()}.") from exc
+        _verify_spoke_token(spoke, spoke_token)
+        return spoke
+
+    return JSONResponse(spoke_json(await _read(api, read)))
 
 
 @router.post("/api/federation/register", summary="Register a partner instance")
@@ -156,6 +170,8 @@ async def register(request: Request, body: JsonBody) -> JSONResponse:
         if existing is not None and existing.status != "revoked":
             if existing.status == "pending":
                 _apply_urls(existing, body)
+                if approve:
+                    _auto_approve(session, existing, approver, api.settings.instance_code)
                 repository.save_spoke(session, existing)
             return existing, None, 200
         token = secrets.token_urlsafe(32)
@@ -175,7 +191,7 @@ async def register(request: Request, body: JsonBody) -> JSONResponse:
             repository.delete_spoke(session, code)
         saved = repository.save_spoke(session, spoke)
         if approve:
-            _transition(session, saved, "approve", actor=approver, own=api.settings.instance_code)
+            _auto_approve(session, saved, approver, api.settings.instance_code)
         return saved, token, 201
 
     spoke, token, status = await _write(api, work)
@@ -360,6 +376,13 @@ def _transition(session: Session, spoke: FederationSpoke, action: str, *, actor:
     if kas is not None:
         kas.status = "approved" if target == "approved" else "suspended"
     repository.save_spoke(session, spoke)
+
+
+def _auto_approve(session: Session, spoke: FederationSpoke, actor: str, own: str) -> None:
+    """orchestration §8.2 hub side step 1: auto-approval declares `national` and `TOP_SECRET`, so every local test
+    user works; the realm halves are written by the deploying CLI on this host (docs/decisions.md)."""
+    spoke.trust_level, spoke.max_classification = "national", "TOP_SECRET"
+    _transition(session, spoke, "approve", actor=actor, own=own)
 
 
 def _choice(value: object, allowed: tuple[str, ...]) -> str:

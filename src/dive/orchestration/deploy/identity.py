@@ -98,7 +98,7 @@ def _clients(facts: InstanceFacts) -> list[dict[str, Any]]:
         "secret": facts.secrets.get(f"{facts.code}/app-client-secret"),
         "standardFlowEnabled": True,
         "directAccessGrantsEnabled": True,
-        "redirectUris": [f"{web}/*"],
+        "redirectUris": [f"{web}/auth/callback"],  # identity-api-ui §A.1: one exact redirect URI
         "webOrigins": [web],
         "attributes": {"dive.audiences": API_AUDIENCE, "pkce.code.challenge.method": "S256"},
     }

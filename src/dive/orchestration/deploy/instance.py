@@ -99,6 +99,11 @@ class InstanceFacts:
         return orchestration_database_url(self.home)
 
     @property
+    def federated(self) -> bool:
+        """A spoke deployed without `--skip-federation` (DIVE_SKIP_FEDERATION=1) runs C3–C8 (§4.4)."""
+        return not self.is_hub and self.environ.get("DIVE_SKIP_FEDERATION") != "1"
+
+    @property
     def with_test_users(self) -> bool:
         return not self.production or self.environ.get("DIVE_WITH_TEST_USERS") == "1"
 

@@ -1,5 +1,5 @@
-"""The hub pipeline (spec/orchestration.md §4.3) and the spoke pipeline (§4.4, standalone: C1–C2 of CONFIGURATION;
-federation C3–C8 needs the hub api's registry endpoints), each phase with its live `is_complete` checkpoint."""
+"""The hub pipeline (spec/orchestration.md §4.3) and the spoke pipeline (§4.4: CONFIGURATION is C1–C2, then the
+federation sub-steps C3–C8 unless `--skip-federation`), each phase with its live `is_complete` checkpoint."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Final
 
 from dive.orchestration.deploy.checks import run_instance_checks
+from dive.orchestration.deploy.federation import federation_check, hub_preflight, run_federation, verify_link
 from dive.orchestration.deploy.identity import apply_identity, identity_plan
 from dive.orchestration.deploy.idp_admin import IdpAdmin
 from dive.orchestration.deploy.instance import InstanceFacts, instance_facts
@@ -98,7 +99,13 @@ def _seeding(context: PhaseContext) -> str:
     return run_seeding(_facts(context), on_batch=crash_after_batch(context.crash_point), progress=progress)
 
 
-def _verification(facts: InstanceFacts) -> str:
+def _verification(context: PhaseContext) -> str:
+    facts = _facts(context)
+    summary = _instance_checks(facts)
+    return f"{summary}; {verify_link(facts, context.substep)}" if facts.federated else summary
+
+
+def _instance_checks(facts: InstanceFacts) -> str:
     results = run_instance_checks(facts)
     failed = [r for r in results if r.status == "fail"]
     counted = [r for r in results if r.status != "skip"]
@@ -127,22 +134,56 @@ def _deployment_check(facts: InstanceFacts) -> Check:
     return database if not database.ok else services_check(facts)
 
 
-def _configuration(facts: InstanceFacts) -> str:
-    return f"{_identity(facts)}; {run_kas(facts)}; federation: standalone"
+def _configuration(context: PhaseContext) -> str:
+    facts = _facts(context)
+    context.substep(f"C1 realm {facts.realm}")
+    identity = _identity(facts)
+    context.substep(f"C2 {facts.code}-kas")
+    local = f"{identity}; {run_kas(facts)}"
+    if not facts.federated:
+        return f"{local}; federation: standalone"
+    return f"{local}; {run_federation(facts, context.substep)}"
 
 
 def _configuration_check(facts: InstanceFacts) -> Check:
-    identity = _identity_check(facts)
-    return identity if not identity.ok else kas_check(facts)
+    probes: tuple[Probe, ...] = (_identity_check, kas_check, federation_check)
+    for probe in probes if facts.federated else probes[:2]:
+        result = probe(facts)
+        if not result.ok:
+            break
+    return result
 
 
-def _preflight(name: str = "PREFLIGHT") -> Phase:
+def _configuration_plan(context: PhaseContext) -> list[str]:
+    lines = _plan("apply the realm of {CODE} and its test users", "check the {code}-kas registration")(context)
+    if _facts(context).federated:
+        lines += _plan(
+            "ensure the pair secret _federation/usa-{code} and both realm halves of the links",
+            "register {CODE} and {code}-kas at the hub (auto-approved outside production)",
+            "sync the hub record, federation matrix and KAS registry into {CODE}",
+            "verify the federation USA ⇄ {CODE} with backoff",
+        )(context)
+    return lines
+
+
+def _verification_plan(context: PhaseContext) -> list[str]:
+    if _facts(context).federated:
+        return _plan("run the instance checks of {CODE}", "federation verify {CODE} with backoff")(context)
+    return _plan("run the instance checks of {CODE}")(context)
+
+
+def _spoke_preflight(facts: InstanceFacts) -> str:
+    local = run_preflight(facts)
+    return f"{local}; {hub_preflight(facts)}" if facts.federated else local
+
+
+def _preflight(step: Step = run_preflight) -> Phase:
     return Phase(
-        name=name,
+        name="PREFLIGHT",
         title="Preflight checks",
         state="INITIALIZING",
         budget_s=30,
-        run=_run(run_preflight),
+        run=_run(step),
         is_complete=_always,
         plan=_plan("check Python, modules, DIVE_HOME, disk and ports"),
         always_runs=True,
@@ -184,9 +225,9 @@ def _verification_phase() -> Phase:
         title="Instance checks",
         state="VERIFYING",
         budget_s=300,
-        run=_run(_verification),
+        run=_verification,
         is_complete=_always,
-        plan=_plan("run the instance checks of {CODE}"),
+        plan=_verification_plan,
         always_runs=True,
     )
 
@@ -239,7 +280,7 @@ def hub_phases() -> list[Phase]:
 
 def spoke_phases() -> list[Phase]:
     return [
-        _preflight(),
+        _preflight(_spoke_preflight),
         _initialization(),
         Phase(
             name="DEPLOYMENT",
@@ -253,12 +294,12 @@ def spoke_phases() -> list[Phase]:
         ),
         Phase(
             name="CONFIGURATION",
-            title="Realm, users, KAS",
+            title="Realm, users, KAS, federation",
             state="CONFIGURING",
             budget_s=300,
-            run=_run(_configuration),
+            run=_configuration,
             is_complete=_complete(_configuration_check),
-            plan=_plan("apply the realm of {CODE} and its test users", "check the {code}-kas registration"),
+            plan=_configuration_plan,
         ),
         _seeding_phase(),
         _verification_phase(),
