@@ -33,20 +33,21 @@ def test_valid_upstream_token_passes():
     assert _verify(_token())["sub"] == "u1"
 
 
+# Times are taken when the test runs, not at collection: a long suite would otherwise make them stale.
 @pytest.mark.parametrize(
     ("overrides", "code"),
     [
-        ({"iss": "https://evil.example/realms/x"}, "upstream_issuer_mismatch"),
-        ({"aud": "someone-else"}, "upstream_audience_mismatch"),
-        ({"aud": ["dive-v3-broker-usa", "other"], "azp": "other"}, "upstream_audience_mismatch"),
-        ({"nonce": "replayed"}, "upstream_nonce_mismatch"),
-        ({"exp": int(time.time()) - 120}, "upstream_token_expired"),
-        ({"iat": int(time.time()) + 600}, "upstream_token_invalid"),
+        (lambda: {"iss": "https://evil.example/realms/x"}, "upstream_issuer_mismatch"),
+        (lambda: {"aud": "someone-else"}, "upstream_audience_mismatch"),
+        (lambda: {"aud": ["dive-v3-broker-usa", "other"], "azp": "other"}, "upstream_audience_mismatch"),
+        (lambda: {"nonce": "replayed"}, "upstream_nonce_mismatch"),
+        (lambda: {"exp": int(time.time()) - 120}, "upstream_token_expired"),
+        (lambda: {"iat": int(time.time()) + 600}, "upstream_token_invalid"),
     ],
 )
 def test_upstream_token_claim_violations_are_refused(overrides, code):
     with pytest.raises(BrokerError) as err:
-        _verify(_token(**overrides))
+        _verify(_token(**overrides()))
     assert err.value.code == code
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -55,22 +56,23 @@ def test_a_valid_token_verifies_with_one_jwks_fetch():
     assert verified.issuer.instance_code == "USA" and fetches == [f"{ISSUER}/protocol/openid-connect/certs"]
 
 
+# Tokens are minted when the test runs, not at collection: a long suite would otherwise expire them first.
 @pytest.mark.parametrize(
-    ("token", "reason"),
+    ("make_token", "reason"),
     [
-        (None, "missing_token"),
-        ("not.a.jwt", "malformed"),
-        (_token(iss="https://evil.example"), "issuer_not_trusted"),
-        (_token(exp=int(time.time()) - 600), "expired"),
-        (_token(nbf=int(time.time()) + 600), "not_yet_valid"),
-        (_token(typ="Refresh"), "wrong_token_type"),
-        (_token(aud="dive-v3-kas"), "audience_mismatch"),
-        (_token(azp="other-client"), "azp_not_allowed"),
-        (_token(kid="unknown"), "unknown_key"),
+        (lambda: None, "missing_token"),
+        (lambda: "not.a.jwt", "malformed"),
+        (lambda: _token(iss="https://evil.example"), "issuer_not_trusted"),
+        (lambda: _token(exp=int(time.time()) - 600), "expired"),
+        (lambda: _token(nbf=int(time.time()) + 600), "not_yet_valid"),
+        (lambda: _token(typ="Refresh"), "wrong_token_type"),
+        (lambda: _token(aud="dive-v3-kas"), "audience_mismatch"),
+        (lambda: _token(azp="other-client"), "azp_not_allowed"),
+        (lambda: _token(kid="unknown"), "unknown_key"),
     ],
 )
-def test_a_rejected_token_names_its_reason(token: str | None, reason: str):
-    assert _reason(_verifier([]), token) == reason
+def test_a_rejected_token_names_its_reason(make_token: Callable[[], str | None], reason: str):
+    assert _reason(_verifier([]), make_token()) == reason
 
 
 def test_an_untrusted_issuer_never_causes_a_jwks_fetch():
