@@ -110,6 +110,7 @@ def main() -> None:
             anchor = f"upstream 100 req/s, p95 < 200 ms; {errors} non-2xx"
             target = "≥ 500 req/s, p95 < 50 ms"
             rows.append(Row("GET /api/resources pageSize=25, 32 conns", p50, p95, rps, target, anchor))
+            print(f"list: {rps:.0f} req/s, p50 {p50:.1f} ms, p95 {p95:.1f} ms, {errors} non-2xx", flush=True)
             with hub.client(timeout=30) as client:
                 secret = tokens[4]
                 headers = {"Authorization": f"Bearer {secret}"}
@@ -119,7 +120,8 @@ def main() -> None:
 
                 def open_one() -> None:
                     rid = ids[next(position) % len(ids)]
-                    assert client.get(f"/api/resources/{rid}/content", headers=headers).status_code == 200
+                    response = client.get(f"/api/resources/{rid}/content", headers=headers)
+                    assert response.status_code == 200, response.text[:300]
 
                 samples, elapsed = _timed(open_one, 100)
                 rows.append(latency_row("open document (decision + KAS rewrap + decrypt)", samples, elapsed,

@@ -17,7 +17,7 @@ from dive.api.search_query import SearchQuery
 from dive.policy.pushdown import NoContribution, SubjectFilter, resource_predicate
 from dive.store.models.resources import Resource, ResourceCoi, ResourceReleasability
 
-__all__ = ["FACETS", "count_statement", "facet_statement", "page_statement"]
+__all__ = ["FACETS", "count_statement", "data_stamp_statement", "facet_statement", "page_statement"]
 
 FACETS: Final = ("classification", "releasableTo", "coi", "instance", "encrypted", "fileType")
 _LIKE_ESCAPE: Final = "\\"
@@ -35,6 +35,11 @@ def page_statement(subject: SubjectFilter | NoContribution, query: SearchQuery, 
 
 def count_statement(subject: SubjectFilter | NoContribution, query: SearchQuery) -> Select[Any]:
     return select(func.count()).select_from(Resource).where(resource_predicate(subject), *_filters(query))
+
+
+def data_stamp_statement() -> Select[Any]:
+    """A cheap stamp of the stored documents (row count, highest key): any insert or delete by any writer moves it."""
+    return select(func.count(), func.max(Resource.pk)).select_from(Resource)
 
 
 def facet_statement(subject: SubjectFilter | NoContribution, query: SearchQuery, facet: str) -> Select[Any]:

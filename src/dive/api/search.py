@@ -18,7 +18,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from dive.api.auth import Principal
-from dive.api.catalog_query import FACETS, count_statement, facet_statement, page_statement
+from dive.api.catalog_query import FACETS, count_statement, data_stamp_statement, facet_statement, page_statement
+from dive.api.counts_cache import CountsCache, Facets, counts_key
 from dive.api.errors import UnavailableError
 from dive.api.metrics import ApiMetrics
 from dive.api.pep import Pep
@@ -61,6 +62,11 @@ class Searcher:
     ) -> None:
         self._sessions, self._pep, self._feed = sessions, pep, feed
         self._code, self._metrics = instance_code, metrics
+        self._counts = CountsCache()
+
+    def data_changed(self) -> None:
+        """§B.5.1: a stored document was added, removed or changed, so cached totals and facets are dropped."""
+        self._counts.data_changed()
 
     async def search(
         self,
@@ -143,15 +149,21 @@ class Searcher:
         *,
         counts: bool = True,
     ) -> tuple[list[Resource], int, dict[str, list[dict[str, object]]] | None]:
-        def read() -> tuple[list[Resource], int, dict[str, list[dict[str, object]]] | None]:
+        revision = self._pep.engine.revision()
+
+        def read() -> tuple[list[Resource], int, Facets | None]:
             with self._sessions() as session:
                 rows = list(session.scalars(page_statement(subject, query, offset, limit)))
                 session.expunge_all()
                 if not counts:
                     return rows, 0, None
-                total = int(session.scalar(count_statement(subject, query)) or 0)
-                facets = _facets(session, subject, query) if query.facets else None
-                return rows, total, facets
+                stamp = session.execute(data_stamp_statement()).one()
+                version = (self._counts.version, int(stamp[0]), int(stamp[1] or 0))
+                return (
+                    rows,
+                    self._total(session, subject, query, revision, version),
+                    self._facets(session, subject, query, revision, version),
+                )
 
         try:
             return await anyio.to_thread.run_sync(read)
@@ -159,10 +171,40 @@ class Searcher:
             log.exception("resource query failed", extra={"request_id": None})
             raise UnavailableError("service_unavailable", "The resource store is unreachable; try again.") from exc
 
+    def _total(
+        self,
+        session: Session,
+        subject: SubjectFilter | NoContribution,
+        query: SearchQuery,
+        revision: str,
+        version: tuple[int, ...],
+    ) -> int:
+        key = counts_key(subject, query, kind="total", revision=revision, data_version=version)
+        total = self._counts.total(key)
+        if total is None:
+            total = int(session.scalar(count_statement(subject, query)) or 0)
+            self._counts.put(key, total)
+        return total
 
-def _facets(
-    session: Session, subject: SubjectFilter | NoContribution, query: SearchQuery
-) -> dict[str, list[dict[str, object]]]:
+    def _facets(
+        self,
+        session: Session,
+        subject: SubjectFilter | NoContribution,
+        query: SearchQuery,
+        revision: str,
+        version: tuple[int, ...],
+    ) -> Facets | None:
+        if not query.facets:
+            return None
+        key = counts_key(subject, query, kind="facets", revision=revision, data_version=version)
+        facets = self._counts.facets(key)
+        if facets is None:
+            facets = _count_facets(session, subject, query)
+            self._counts.put(key, facets)
+        return facets
+
+
+def _count_facets(session: Session, subject: SubjectFilter | NoContribution, query: SearchQuery) -> Facets:
     found: dict[str, list[dict[str, object]]] = {}
     for facet in FACETS:
         rows = session.execute(facet_statement(subject, query, facet)).all()

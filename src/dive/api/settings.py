@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Final
 
 from dive import catalog
 from dive.secrets import LocalKeystore
-from dive.service import ServiceSettings, SettingsError
+from dive.service import ServiceSettings
+from dive.service.environment import env_flag, env_int
 
 __all__ = ["AUDIENCE", "ApiSettings", "load_api_settings"]
 
@@ -48,28 +48,12 @@ def load_api_settings(service: ServiceSettings) -> ApiSettings:
         instance_code=service.instance_code,
         own_issuer=env.get("DIVE_API_OWN_ISSUER")
         or catalog.issuer(service.instance, host=service.public_host, shift=shift),
-        upload_max_bytes=_int(env, "DIVE_UPLOAD_MAX_BYTES", DEFAULT_UPLOAD_MAX_BYTES),
-        partner_timeout_s=_int(env, "DIVE_FEDSEARCH_PARTNER_TIMEOUT_MS", DEFAULT_PARTNER_TIMEOUT_MS) / 1000,
-        fedsearch_cache_ttl_s=_int(env, "DIVE_FEDSEARCH_CACHE_TTL_S", DEFAULT_FEDSEARCH_CACHE_TTL_S),
-        kas_timeout_s=_int(env, "DIVE_KAS_TIMEOUT_MS", DEFAULT_KAS_TIMEOUT_MS) / 1000,
-        audit_retention_days=_int(env, "DIVE_AUDIT_RETENTION_DAYS", DEFAULT_AUDIT_RETENTION_DAYS),
-        deny_as_not_found=_flag(env, "DIVE_API_DENY_AS_NOT_FOUND"),
-        engine_threads=_int(env, "DIVE_API_ENGINE_THREADS", DEFAULT_ENGINE_THREADS),
+        upload_max_bytes=env_int(env, "DIVE_UPLOAD_MAX_BYTES", DEFAULT_UPLOAD_MAX_BYTES),
+        partner_timeout_s=env_int(env, "DIVE_FEDSEARCH_PARTNER_TIMEOUT_MS", DEFAULT_PARTNER_TIMEOUT_MS) / 1000,
+        fedsearch_cache_ttl_s=env_int(env, "DIVE_FEDSEARCH_CACHE_TTL_S", DEFAULT_FEDSEARCH_CACHE_TTL_S),
+        kas_timeout_s=env_int(env, "DIVE_KAS_TIMEOUT_MS", DEFAULT_KAS_TIMEOUT_MS) / 1000,
+        audit_retention_days=env_int(env, "DIVE_AUDIT_RETENTION_DAYS", DEFAULT_AUDIT_RETENTION_DAYS),
+        deny_as_not_found=env_flag(env, "DIVE_API_DENY_AS_NOT_FOUND"),
+        engine_threads=env_int(env, "DIVE_API_ENGINE_THREADS", DEFAULT_ENGINE_THREADS),
         admin_key=LocalKeystore(service.home).get(f"{service.instance}/federation-admin-key"),
     )
-
-
-def _int(env: Mapping[str, str], name: str, default: int) -> int:
-    raw = env.get(name)
-    if raw is None or raw == "":
-        return default
-    if not raw.isdigit() or int(raw) < 1:
-        raise SettingsError(f"{name}={raw!r} is not a positive integer; unset it to use {default}")
-    return int(raw)
-
-
-def _flag(env: Mapping[str, str], name: str) -> bool:
-    raw = env.get(name, "").lower()
-    if raw not in ("", "0", "1", "true", "false"):
-        raise SettingsError(f"{name}={raw!r} is not true or false")
-    return raw in ("1", "true")

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final, Literal
 
 from dive import catalog
+from dive.service.environment import env_flag, env_int
 from dive.service.errors import SettingsError
 from dive.service.settings import ServiceSettings
 
@@ -58,7 +58,7 @@ class KasSettings:
 def load_kas_settings(service: ServiceSettings) -> KasSettings:
     """The only reader of `DIVE_KAS_*`; errors name the variable and how to fix it."""
     env = service.environ
-    allow_unlabelled = _flag(env, "DIVE_KAS_ALLOW_UNLABELLED_POLICIES")
+    allow_unlabelled = env_flag(env, "DIVE_KAS_ALLOW_UNLABELLED_POLICIES")
     if allow_unlabelled and service.env == "production":
         raise SettingsError("DIVE_KAS_ALLOW_UNLABELLED_POLICIES is refused in production; unset it")
     mode = env.get("DIVE_KAS_SRT_VERIFICATION", "strict")
@@ -72,35 +72,19 @@ def load_kas_settings(service: ServiceSettings) -> KasSettings:
         public_base_url=env.get("DIVE_KAS_PUBLIC_URL", service.public_url).rstrip("/"),
         own_issuer=env.get("DIVE_KAS_OWN_ISSUER")
         or catalog.issuer(service.instance, host=service.public_host, shift=shift),
-        max_request_bytes=_int(env, "DIVE_KAS_MAX_REQUEST_BYTES", DEFAULT_MAX_REQUEST_BYTES),
-        max_policies_per_request=_int(env, "DIVE_KAS_MAX_POLICIES_PER_REQUEST", DEFAULT_MAX_POLICIES),
-        max_kaos_per_request=_int(env, "DIVE_KAS_MAX_KAOS_PER_REQUEST", DEFAULT_MAX_KAOS),
-        srt_max_age_s=_int(env, "DIVE_KAS_SRT_MAX_AGE_S", DEFAULT_SRT_MAX_AGE_S),
+        max_request_bytes=env_int(env, "DIVE_KAS_MAX_REQUEST_BYTES", DEFAULT_MAX_REQUEST_BYTES),
+        max_policies_per_request=env_int(env, "DIVE_KAS_MAX_POLICIES_PER_REQUEST", DEFAULT_MAX_POLICIES),
+        max_kaos_per_request=env_int(env, "DIVE_KAS_MAX_KAOS_PER_REQUEST", DEFAULT_MAX_KAOS),
+        srt_max_age_s=env_int(env, "DIVE_KAS_SRT_MAX_AGE_S", DEFAULT_SRT_MAX_AGE_S),
         srt_verification=mode,  # type: ignore[arg-type]
-        max_kidless_attempts=_int(env, "DIVE_KAS_MAX_KIDLESS_ATTEMPTS", DEFAULT_MAX_KIDLESS_ATTEMPTS),
-        crypto_threads=_int(env, "DIVE_KAS_CRYPTO_THREADS", os.cpu_count() or 2),
-        dek_cache_size=_int(env, "DIVE_KAS_DEK_CACHE_SIZE", DEFAULT_DEK_CACHE_SIZE, minimum=0),
-        dek_cache_ttl_s=_int(env, "DIVE_KAS_DEK_CACHE_TTL_S", DEFAULT_DEK_CACHE_TTL_S),
+        max_kidless_attempts=env_int(env, "DIVE_KAS_MAX_KIDLESS_ATTEMPTS", DEFAULT_MAX_KIDLESS_ATTEMPTS),
+        crypto_threads=env_int(env, "DIVE_KAS_CRYPTO_THREADS", os.cpu_count() or 2),
+        dek_cache_size=env_int(env, "DIVE_KAS_DEK_CACHE_SIZE", DEFAULT_DEK_CACHE_SIZE, minimum=0),
+        dek_cache_ttl_s=env_int(env, "DIVE_KAS_DEK_CACHE_TTL_S", DEFAULT_DEK_CACHE_TTL_S),
         allow_unlabelled_policies=allow_unlabelled,
         accepted_namespaces=("https://dive.nato.int", *(n.strip() for n in namespaces.split(",") if n.strip())),
-        subject_rate=float(_int(env, "DIVE_KAS_SUBJECT_RATE", int(DEFAULT_SUBJECT_RATE))),
-        subject_burst=_int(env, "DIVE_KAS_SUBJECT_BURST", DEFAULT_SUBJECT_BURST),
-        ip_rate=float(_int(env, "DIVE_KAS_IP_RATE", int(DEFAULT_IP_RATE))),
-        ip_burst=_int(env, "DIVE_KAS_IP_BURST", DEFAULT_IP_BURST),
+        subject_rate=float(env_int(env, "DIVE_KAS_SUBJECT_RATE", int(DEFAULT_SUBJECT_RATE))),
+        subject_burst=env_int(env, "DIVE_KAS_SUBJECT_BURST", DEFAULT_SUBJECT_BURST),
+        ip_rate=float(env_int(env, "DIVE_KAS_IP_RATE", int(DEFAULT_IP_RATE))),
+        ip_burst=env_int(env, "DIVE_KAS_IP_BURST", DEFAULT_IP_BURST),
     )
-
-
-def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int = 1) -> int:
-    raw = env.get(name)
-    if raw is None or raw == "":
-        return default
-    if not raw.isdigit() or int(raw) < minimum:
-        raise SettingsError(f"{name}={raw!r} is not an integer ≥ {minimum}; unset it to use {default}")
-    return int(raw)
-
-
-def _flag(env: Mapping[str, str], name: str) -> bool:
-    raw = env.get(name, "").lower()
-    if raw not in ("", "0", "1", "true", "false"):
-        raise SettingsError(f"{name}={raw!r} is not true or false")
-    return raw in ("1", "true")

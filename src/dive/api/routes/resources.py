@@ -246,6 +246,7 @@ def _mark_integrity_failed(api: ApiRuntime, resource_id: str) -> None:
     """CONSISTENCY #12: a failed reader verification is stored, so the pushdown stops listing the document."""
     with api.writer_sessions.begin() as session:
         ResourceRepository().set_integrity(session, resource_id, False)
+    api.searcher.data_changed()  # the document leaves every list, so cached totals go
 
 
 async def _record_federated(

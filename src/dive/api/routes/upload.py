@@ -156,4 +156,6 @@ def _write(api: ApiRuntime, document: NewDocument, content: bytes) -> tuple[str 
         raise UnavailableError("kas_unavailable", f"the document could not be encrypted: {exc.message}") from exc
     with api.writer_sessions.begin() as session:
         stored = store_document(session, document, archive=archive, manifest=manifest, size_bytes=len(content))
-        return stored.display_marking, stored.kao_count
+        marking, kao_count = stored.display_marking, stored.kao_count
+    api.searcher.data_changed()  # §B.5.1: the data version moves on every upload
+    return marking, kao_count

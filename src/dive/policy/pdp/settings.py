@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -10,6 +9,7 @@ from typing import Final
 from dive import catalog
 from dive.policy.engine import DECISION_PATH
 from dive.policy.registry_feed import REGISTRY_POLL_S
+from dive.service.environment import env_int, env_positive_float
 from dive.service.errors import SettingsError
 from dive.service.settings import ServiceSettings
 
@@ -39,9 +39,9 @@ def load_pdp_settings(settings: ServiceSettings) -> PdpSettings:
         issuer=environ.get("DIVE_ISSUER") or _catalog_issuer(settings),
         authzen_path=(environ.get("DIVE_PDP_AUTHZEN_PATH") or DECISION_PATH).strip("/"),
         extra_policy_dir=extra_dir,
-        registry_poll_s=_positive(environ, "DIVE_REGISTRY_POLL_S", REGISTRY_POLL_S),
-        max_body_bytes=int(_positive(environ, "DIVE_PDP_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES)),
-        engine_threads=int(_positive(environ, "DIVE_PDP_ENGINE_THREADS", DEFAULT_ENGINE_THREADS)),
+        registry_poll_s=env_positive_float(environ, "DIVE_REGISTRY_POLL_S", REGISTRY_POLL_S),
+        max_body_bytes=env_int(environ, "DIVE_PDP_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES),
+        engine_threads=env_int(environ, "DIVE_PDP_ENGINE_THREADS", DEFAULT_ENGINE_THREADS),
     )
 
 
@@ -50,16 +50,3 @@ def _catalog_issuer(settings: ServiceSettings) -> str:
         return catalog.issuer(settings.instance, host=settings.public_host, shift=catalog.port_shift(settings.environ))
     except catalog.CatalogError as exc:
         raise SettingsError(f"cannot derive the issuer of {settings.instance_code} ({exc}); set DIVE_ISSUER") from exc
-
-
-def _positive(environ: Mapping[str, str], name: str, default: float) -> float:
-    raw = environ.get(name)
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        value = -1.0
-    if value <= 0:
-        raise SettingsError(f"{name}={raw!r} is not a positive number; unset it to use {default:g}")
-    return value

@@ -22,6 +22,20 @@ class Resource(Base):
     __table_args__ = (
         lower_code_check("instance_code"),
         Index("ix_resources_creation_order", "creation_ts", "resource_id"),
+        # Covers the §9.3 predicate in page order, so listing never reads rows that carry the manifest (migration 0005).
+        Index(
+            "ix_resources_access_filter",
+            "creation_ts",
+            "resource_id",
+            "label_ok",
+            "label_ok_strict",
+            "integrity_ok",
+            "classification_rank",
+            "coi_count",
+            "coi_operator",
+            "has_us_only",
+            "releasable_to_industry",
+        ),
     )
 
     pk: Mapped[int] = mapped_column(BIG_ID, primary_key=True, autoincrement=True)
