@@ -187,6 +187,26 @@ def test_tampered_broker_state_is_rejected(pair):
     assert "Sign in with France" in page.text  # the chooser is shown again
 
 
+def test_replayed_partner_code_at_the_broker_endpoint_is_rejected(pair):
+    """The partner's code and the broker state are single-use: replaying the callback fails (§A.8)."""
+    verifier = pyotp.random_base32(64)
+    endpoint = f"{pair.hub}/realms/{HUB_REALM}/broker/fra-idp/endpoint"
+    with httpx.Client(verify=pair.ca) as browser:
+        params = {"client_id": HUB_REALM, "redirect_uri": WEB_REDIRECT, "response_type": "code", "scope": "openid",
+                  "state": "web-state", "nonce": "web-nonce", "kc_idp_hint": "fra-idp",
+                  "code_challenge_method": "S256", "code_challenge": create_s256_code_challenge(verifier)}  # fmt: skip
+        start = browser.get(f"{pair.hub}/realms/{HUB_REALM}/protocol/openid-connect/auth", params=params)
+        partner_page = _follow(browser, start, until=WEB_REDIRECT)
+        callback = _submit(browser, partner_page, username="testuser-fra-1", password=PASSWORD)
+        assert callback.status_code == 302 and callback.headers["location"].startswith(endpoint)
+        callback_url = callback.headers["location"]
+        done = _follow(browser, browser.get(callback_url), until=WEB_REDIRECT)
+        assert done.headers["location"].startswith(WEB_REDIRECT)
+        replay = _follow(browser, browser.get(callback_url), until=WEB_REDIRECT)
+    assert replay.status_code == 400, replay.text  # refused: no second code for the web client
+    assert "location" not in replay.headers
+
+
 @pytest.mark.slow
 def test_partner_key_rotation_is_picked_up_through_a_jwks_refresh_on_unknown_kid(pair):
     with _admin(pair.fra, pair.ca) as fra_admin:
@@ -220,23 +240,3 @@ def test_deleting_the_identity_provider_ends_the_sessions_of_its_users(pair):
         "fra-idp.testuser-fra-1-2",
         "fra-idp.testuser-fra-3",
     ]
-
-
-def test_replayed_partner_code_at_the_broker_endpoint_is_rejected(pair):
-    """The partner's code and the broker state are single-use: replaying the callback fails (§A.8)."""
-    verifier = pyotp.random_base32(64)
-    endpoint = f"{pair.hub}/realms/{HUB_REALM}/broker/fra-idp/endpoint"
-    with httpx.Client(verify=pair.ca) as browser:
-        params = {"client_id": HUB_REALM, "redirect_uri": WEB_REDIRECT, "response_type": "code", "scope": "openid",
-                  "state": "web-state", "nonce": "web-nonce", "kc_idp_hint": "fra-idp",
-                  "code_challenge_method": "S256", "code_challenge": create_s256_code_challenge(verifier)}  # fmt: skip
-        start = browser.get(f"{pair.hub}/realms/{HUB_REALM}/protocol/openid-connect/auth", params=params)
-        partner_page = _follow(browser, start, until=WEB_REDIRECT)
-        callback = _submit(browser, partner_page, username="testuser-fra-1", password=PASSWORD)
-        assert callback.status_code == 302 and callback.headers["location"].startswith(endpoint)
-        callback_url = callback.headers["location"]
-        done = _follow(browser, browser.get(callback_url), until=WEB_REDIRECT)
-        assert done.headers["location"].startswith(WEB_REDIRECT)
-        replay = _follow(browser, browser.get(callback_url), until=WEB_REDIRECT)
-    assert replay.status_code == 400, replay.text  # refused: no second code for the web client
-    assert "location" not in replay.headers
