@@ -185,11 +185,12 @@ class Supervisor:
         proxy = self._proxy()
         for tier in TIERS:
             tier_specs = [by_service[service] for service in tier if service in by_service]
+            started = time.time()
             for spec in tier_specs:
                 if proxy.getProcessInfo(self._name(code, spec))["statename"] != "RUNNING":
                     proxy.startProcess(self._name(code, spec), False)
             for spec in tier_specs:
-                self._gate(code, spec, _health_timeout(spec.service, environ), environ)
+                self._gate(code, spec, _health_timeout(spec.service, environ), environ, since=started)
 
     def stop_group(self, code: str, programs: Sequence[ProgramSpec]) -> None:
         """Stop in reverse tier order: web → api → (kas, idp, pdp)."""
@@ -233,13 +234,18 @@ class Supervisor:
     def _name(self, code: str, spec: ProgramSpec) -> str:
         return f"{catalog.supervisor_group(code)}:{spec.program}"
 
-    def _gate(self, code: str, spec: ProgramSpec, timeout_s: float, environ: Mapping[str, str]) -> None:
+    def _gate(
+        self, code: str, spec: ProgramSpec, timeout_s: float, environ: Mapping[str, str], *, since: float
+    ) -> None:
         host = environ.get("DIVE_BIND") or "127.0.0.1"
         url = f"https://{'127.0.0.1' if host == '0.0.0.0' else host}:{spec.port}{HEALTH_PATHS[spec.service]}"
         deadline, interval, last = time.monotonic() + timeout_s, _GATE_FIRST_INTERVAL_S, "no answer yet"
         while True:
-            state = self._proxy().getProcessInfo(self._name(code, spec))["statename"]
-            if state in _FAILED_STATES:
+            info = self._proxy().getProcessInfo(self._name(code, spec))
+            state = info["statename"]
+            # A crash restarted within supervisord's retries may never be seen in BACKOFF by polling; its stop time
+            # (whole seconds, set at every exit) tells that the program died after it was started.
+            if state in _FAILED_STATES or info["stop"] > since:
                 raise ServiceStartError(
                     f"{spec.program} failed to start ({state}); last log lines follow",
                     {"program": spec.program, "state": state, "log_tail": _tail(spec.log_file)},
