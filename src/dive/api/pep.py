@@ -4,12 +4,9 @@ through the cached engine in a small dedicated thread pool, one audit record per
 
 from __future__ import annotations
 
-import asyncio
-import threading
 import time
 import uuid
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
@@ -18,6 +15,7 @@ from dive.api.auth import Principal
 from dive.api.checklist import decision_object, reason_code
 from dive.api.errors import UnavailableError
 from dive.policy import Decision, LabelCheck, PolicyEngine, PolicyError
+from dive.policy.engine_pool import EnginePool
 from dive.policy.pep_input import build_context, build_resource, build_subject
 from dive.service.decision_log import DecisionLogWriter
 from dive.store import DecisionRecord
@@ -49,23 +47,13 @@ class DecisionOutcome:
 class Pep:
     def __init__(self, *, engine: PolicyEngine, threads: int, audit: DecisionLogWriter, instance_code: str) -> None:
         self._engine, self._audit, self._code = engine, audit, instance_code
-        # regopy interpreters are per thread and costly to build: a small fixed pool keeps them warm.
-        self._executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="pep")
-        self._threads = threads
+        self._pool = EnginePool(engine, threads=threads, name="pep")
 
     def warm_up(self) -> None:
-        """Decide once in every pool thread before serving, so no request pays an interpreter's compilation."""
-        barrier = threading.Barrier(self._threads, timeout=120)
-
-        def warm() -> None:
-            barrier.wait()  # holds each task in its own thread until all threads exist
-            self._engine.decide({})
-
-        for future in [self._executor.submit(warm) for _ in range(self._threads)]:
-            future.result()
+        self._pool.warm_up()
 
     def close(self) -> None:
-        self._executor.shutdown(wait=False, cancel_futures=True)
+        self._pool.close()
 
     @property
     def engine(self) -> PolicyEngine:
@@ -96,18 +84,16 @@ class Pep:
         """Engine failures deny with 503 `policy_unavailable`; there is no local fallback (§B.3.2, D17)."""
         if not inputs:
             return []
-        loop = asyncio.get_running_loop()
         try:
-            return await loop.run_in_executor(self._executor, self._engine.decide_many, list(inputs))
+            return await self._pool.run(self._engine.decide_many, list(inputs))
         except PolicyError as exc:
             raise UnavailableError(
                 "policy_unavailable", "The policy engine could not decide; access is denied until it recovers."
             ) from exc
 
     async def check_label(self, resource: Mapping[str, object]) -> LabelCheck:
-        loop = asyncio.get_running_loop()
         try:
-            return await loop.run_in_executor(self._executor, self._engine.check_label, resource, True)
+            return await self._pool.run(self._engine.check_label, resource, True)
         except PolicyError as exc:
             raise UnavailableError("policy_unavailable", "The policy engine could not check the label.") from exc
 

@@ -5,19 +5,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import anyio
 from prometheus_client import CollectorRegistry
 
 from dive.policy.engine import DECISION_PATH, QueryResult
+from dive.policy.engine_pool import EnginePool
 from dive.policy.engines.regopy_engine import RegopyEngine
 from dive.policy.registry_feed import RegistryFeed, poll
 from dive.service.authz_metrics import AuthzMetrics
@@ -57,10 +57,7 @@ class PdpRuntime:
         threads: int,
     ) -> None:
         self.engine, self.feed, self.decision_log = engine, feed, decision_log
-        # regopy releases the GIL while it evaluates, but each thread compiles its own interpreter: a small fixed
-        # pool (warmed at start) beats the shared 40-thread pool, whose cold threads each pay the compile.
-        self._threads = threads
-        self._executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="rego")
+        self._pool = EnginePool(engine, threads=threads, name="rego")
         self.instance_code = instance_code
         self._extra_dir = extra_policy_dir
         self._extra_modules = read_extra_modules(extra_policy_dir)
@@ -81,7 +78,7 @@ class PdpRuntime:
 
     @contextlib.asynccontextmanager
     async def running(self, interval_s: float) -> AsyncIterator[None]:
-        await self._warm_up()
+        await anyio.to_thread.run_sync(self._pool.warm_up)
         self.decision_log.start()
         watcher = asyncio.get_running_loop().create_task(poll(self.refresh, interval_s), name="pdp-policy-watch")
         try:
@@ -91,22 +88,11 @@ class PdpRuntime:
             with contextlib.suppress(asyncio.CancelledError):
                 await watcher
             await self.decision_log.close()
-            self._executor.shutdown(wait=False, cancel_futures=True)
-
-    async def _warm_up(self) -> None:
-        """Compile the policy in every pool thread before the first request arrives."""
-        barrier = threading.Barrier(self._threads, timeout=60)
-
-        def compile_here() -> None:
-            barrier.wait()  # holds each thread until all are busy, so every one of them compiles
-            self.engine.query(DECISION_PATH, {})
-
-        loop = asyncio.get_running_loop()
-        await asyncio.gather(*(loop.run_in_executor(self._executor, compile_here) for _ in range(self._threads)))
+            self._pool.close()
 
     async def query(self, path: str, input: object | None) -> QueryOutcome:
         begin = time.perf_counter_ns()
-        result = await asyncio.get_running_loop().run_in_executor(self._executor, self.engine.query, path, input)
+        result = await self._pool.run(self.engine.query, path, input)
         elapsed = time.perf_counter_ns() - begin
         if path == DECISION_PATH and isinstance(result.value, dict):
             self._count_decision(result.value, elapsed)
