@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 from hypothesis import settings
 
+from harness import free_port_shift
+
 # Two cores shared by several suites: modest example counts, no per-example deadline.
 settings.register_profile("dive", max_examples=50, deadline=None)
 settings.register_profile("thorough", max_examples=500, deadline=None)
@@ -20,3 +22,9 @@ def dive_home(tmp_path: Path) -> Path:
     home = tmp_path / "dive-home"
     home.mkdir(mode=0o700)
     return home
+
+
+@pytest.fixture
+def port_shift() -> str:
+    """A `DIVE_PORT_SHIFT` whose hub, FRA and DEU ports are free now, for commands that check or bind them."""
+    return str(free_port_shift())

@@ -21,12 +21,14 @@ from typing import Final
 
 import httpx
 
+from dive import catalog
 from dive.pki import ca_bundle_path, ssl_context_for
 
 __all__ = [
     "READY_PATHS",
     "ServiceProcess",
     "ServiceStartError",
+    "free_port_shift",
     "pick_free_port",
     "spawn_service",
     "start_service",
@@ -54,6 +56,29 @@ def pick_free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+# Below the kernel's ephemeral range (32768+): a client socket elsewhere in the suite never holds these ports.
+_SHIFT_CANDIDATES: Final = (10000, 20000, *range(11000, 24000, 1000))
+
+
+def free_port_shift(codes: Sequence[str] = ("usa", "fra", "deu")) -> int:
+    """A `DIVE_PORT_SHIFT` under which every catalog port of `codes` can be bound now (orchestration §13.1)."""
+    for shift in _SHIFT_CANDIDATES:
+        ports = [catalog.port(code, service, shift=shift) for code in codes for service in catalog.SERVICES]
+        if all(_can_bind(port) for port in ports):
+            return shift
+    raise ServiceStartError(f"no port shift leaves the ports of {', '.join(codes)} free")
+
+
+def _can_bind(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
 
 
 @dataclass(kw_only=True)

@@ -10,14 +10,14 @@ from collections.abc import Iterator
 
 import pytest
 
-from .cli import Deployment
+from harness import free_port_shift
 
-SHIFT = 40000  # orchestration §13.1: this module's own multiple of 10000
+from .cli import Deployment
 
 
 @pytest.fixture(scope="module")
 def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
-    home = Deployment(tmp_path_factory.mktemp("spokes") / "home", SHIFT)
+    home = Deployment(tmp_path_factory.mktemp("spokes") / "home", free_port_shift())
     try:
         yield home
     finally:

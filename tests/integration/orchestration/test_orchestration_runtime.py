@@ -13,8 +13,9 @@ from dive.orchestration.errors import ServiceStartError
 from dive.orchestration.liveness import is_process_alive
 from dive.orchestration.runtime import Supervisor, available_services, service_programs
 from dive.pki import ensure_ca
+from harness import free_port_shift
 
-PORT_SHIFT = "50000"  # orchestration §13.1: a test's own multiple of 10000
+PORT_SHIFT = str(free_port_shift(("usa",)))  # orchestration §13.1: below the ephemeral port range
 
 
 def _port_is_free(port: int) -> bool:

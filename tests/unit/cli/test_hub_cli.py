@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from dive.cli.main import app
 
 runner = CliRunner()
-SHIFT = "30000"  # PREFLIGHT binds the ports of this shift only to test them
+
+
+@pytest.fixture(autouse=True)
+def _free_ports(port_shift: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DIVE_PORT_SHIFT", port_shift)  # PREFLIGHT binds these ports only to test them
 
 
 def _invoke(home: Path, *args: str):
-    env = {"DIVE_DATABASE_URL": "", "DIVE_ENV": "", "DIVE_PORT_SHIFT": SHIFT}
+    env = {"DIVE_DATABASE_URL": "", "DIVE_ENV": "", "DIVE_PORT_SHIFT": os.environ["DIVE_PORT_SHIFT"]}
     return runner.invoke(app, ["--home", str(home), *args], env=env)
 
 

@@ -11,10 +11,12 @@ from dive.cli.main import app
 runner = CliRunner()
 
 
-def test_quickstart_dry_run_plans_hub_then_fra_then_deu_and_writes_nothing(tmp_path: Path):
+def test_quickstart_dry_run_plans_hub_then_fra_then_deu_and_writes_nothing(tmp_path: Path, port_shift: str):
     home = tmp_path / "fresh-checkout-home"
     answer = runner.invoke(
-        app, ["--home", str(home), "quickstart", "--dry-run"], env={"DIVE_DATABASE_URL": "", "DIVE_PORT_SHIFT": "30000"}
+        app,
+        ["--home", str(home), "quickstart", "--dry-run"],
+        env={"DIVE_DATABASE_URL": "", "DIVE_PORT_SHIFT": port_shift},
     )
     commands = [line for line in answer.output.splitlines() if line.startswith("Dry run of")]
     assert answer.exit_code == 0, answer.output
@@ -26,8 +28,8 @@ def test_quickstart_dry_run_plans_hub_then_fra_then_deu_and_writes_nothing(tmp_p
     assert not home.exists()
 
 
-def test_quickstart_dry_run_plans_the_federation_of_both_spokes_with_the_planned_hub(tmp_path: Path):
-    environ = {"DIVE_DATABASE_URL": "", "DIVE_PORT_SHIFT": "30000"}
+def test_quickstart_dry_run_plans_the_federation_of_both_spokes_with_the_planned_hub(tmp_path: Path, port_shift: str):
+    environ = {"DIVE_DATABASE_URL": "", "DIVE_PORT_SHIFT": port_shift}
     answer = runner.invoke(app, ["--home", str(tmp_path / "h"), "quickstart", "-n"], env=environ)
     assert answer.exit_code == 0, answer.output
     assert answer.output.count("the hub is deployed first by this quickstart") == 2

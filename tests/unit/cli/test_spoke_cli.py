@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from dive.cli.main import app
@@ -11,8 +13,14 @@ from dive.cli.main import app
 runner = CliRunner()
 
 
+@pytest.fixture(autouse=True)
+def _free_ports(port_shift: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DIVE_PORT_SHIFT", port_shift)  # PREFLIGHT binds these ports only to test them
+
+
 def _invoke(home: Path, *args: str):
-    return runner.invoke(app, ["--home", str(home), *args], env={"DIVE_DATABASE_URL": "", "DIVE_PORT_SHIFT": "30000"})
+    environ = {"DIVE_DATABASE_URL": "", "DIVE_PORT_SHIFT": os.environ["DIVE_PORT_SHIFT"]}
+    return runner.invoke(app, ["--home", str(home), *args], env=environ)
 
 
 def test_spoke_deploy_of_the_hub_code_is_refused(dive_home: Path):
