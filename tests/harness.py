@@ -8,6 +8,7 @@ Every integration test reuses this: `start_service("pdp", "usa", home=tmp_home)`
 from __future__ import annotations
 
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -62,10 +63,14 @@ def pick_free_port() -> int:
 _SHIFT_CANDIDATES: Final = (10000, 20000, *range(11000, 24000, 1000))
 
 
-def free_port_shift(codes: Sequence[str] = ("usa", "fra", "deu")) -> int:
-    """A `DIVE_PORT_SHIFT` under which every catalog port of `codes` can be bound now (orchestration §13.1)."""
-    for shift in _SHIFT_CANDIDATES:
+def free_port_shift(codes: Sequence[str] = ("usa", "fra", "deu"), *, monitoring: bool = False) -> int:
+    """A `DIVE_PORT_SHIFT` under which every catalog port of `codes` (and with `monitoring`, Prometheus' and
+    Alertmanager's) can be bound now (orchestration §13.1)."""
+    # A random order keeps two suites started at the same moment (helpers, developers) off the same shift.
+    for shift in random.sample(_SHIFT_CANDIDATES, len(_SHIFT_CANDIDATES)):
         ports = [catalog.port(code, service, shift=shift) for code in codes for service in catalog.SERVICES]
+        if monitoring:
+            ports += [catalog.prometheus_port(shift=shift), catalog.alertmanager_port(shift=shift)]
         if all(_can_bind(port) for port in ports):
             return shift
     raise ServiceStartError(f"no port shift leaves the ports of {', '.join(codes)} free")

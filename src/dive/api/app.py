@@ -29,7 +29,8 @@ from dive.api.routes import audit_router, identity_router, registry_router, reso
 from dive.api.runtime import ApiRuntime
 from dive.api.search import Searcher
 from dive.api.settings import AUDIENCE, ApiSettings, load_api_settings
-from dive.pki import ssl_context_for
+from dive.observability.deployment_metrics import register_deployment_metrics
+from dive.pki import TrustStore
 from dive.policy.bundle import POLICY_VERSION, PolicyBundle
 from dive.policy.cache import CachedEngine, DecisionCache, InProcessDecisionCache
 from dive.policy.cache_redis import RedisDecisionCache
@@ -59,6 +60,7 @@ def create_app(settings: ServiceSettings) -> FastAPI:
     try:
         _prepare_database(settings)
         api = _build(settings, api_settings, registry)
+        register_deployment_metrics(registry, settings.environ, settings.home, settings.database_url)  # orch §12.1
     except StoreError as exc:
         raise ServiceFactoryError("service_unavailable", f"the api cannot start: {exc}") from exc
 
@@ -105,8 +107,10 @@ def _build(service: ServiceSettings, settings: ApiSettings, registry: CollectorR
     engine = CachedEngine(raw_engine, _decision_cache(service))
     kas = KasDirectory(sessions)
     partners = PartnerDirectory(sessions, settings.instance_code)
+    trust = TrustStore(service.ca_bundle)  # identity-api-ui Amendment 3: a partner CA arrives with a registry change
 
     def registry_changed(version: int, revision: str) -> None:
+        trust.refresh()
         kas.reload(version)
         partners.reload()
 
@@ -124,7 +128,7 @@ def _build(service: ServiceSettings, settings: ApiSettings, registry: CollectorR
     pep = Pep(engine=engine, threads=settings.engine_threads, audit=audit, instance_code=settings.instance_code)
     pep.warm_up()
     searcher = Searcher(sessions=sessions, pep=pep, feed=feed, instance_code=settings.instance_code, metrics=metrics)
-    context = ssl_context_for(service.ca_bundle)
+    context = trust.context
     http = httpx.AsyncClient(verify=context, limits=httpx.Limits(max_connections=200))
     verifier = TokenVerifier(
         issuers=feed.trusted_issuers,

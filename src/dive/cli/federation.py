@@ -43,6 +43,7 @@ from dive.federation import (
 )
 from dive.federation.legacy import MigrationResult
 from dive.federation.records import instance_session
+from dive.federation.remote_spokes import trust_remote_spoke
 from dive.federation.verify import RETRY_HINT
 from dive.orchestration.deploy.federation import local_verify_target
 from dive.orchestration.errors import OrchestrationError, PhaseError, PreconditionError, UsageError
@@ -277,7 +278,12 @@ def _record_links(fed: LocalFederation, spoke: str, status: str, *, link_status:
 
 def _link(fed: LocalFederation, spoke: str, http: httpx.Client) -> list[str]:
     secret = fed.ensure_pair_secret(HUB, spoke)
-    changes = _both_halves(fed, spoke, http, lambda side, partner: ensure_realm_half(side, partner, secret, http))
+    remote = trust_remote_spoke(fed, spoke)  # a spoke on another host: its CA and URLs, only the hub half here
+    if remote is not None:
+        with fed.http() as trusting:  # the rebuilt bundle holds the spoke's CA now
+            changes = ensure_realm_half(fed.side(HUB, trusting), remote, secret, trusting)
+    else:
+        changes = _both_halves(fed, spoke, http, lambda side, partner: ensure_realm_half(side, partner, secret, http))
     _record_links(fed, spoke, "PENDING", link_status="active")
     return changes
 
@@ -294,6 +300,7 @@ def approve_command(
         spoke = _code(code, options)
         if trust_level not in ("development", "partner", "bilateral", "national"):
             raise UsageError(f"--trust-level {trust_level}: choose development, partner, bilateral or national")
+        trust_remote_spoke(fed, spoke)  # §8.2 step 0: the api trusts a remote spoke's CA once it is approved
         with fed.http() as http:
             hub, credential = _hub_api(fed, http)
             body = {"trustLevel": trust_level, "maxClassification": max_classification.upper()}

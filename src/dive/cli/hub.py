@@ -17,6 +17,7 @@ from dive.cli.instance_commands import (
     run_deploy,
     with_json,
 )
+from dive.cli.instance_operations import instance_history, instance_phases, instance_restart
 from dive.orchestration.deploy import HUB_PHASE_TARGETS_S, hub_phases, instance_facts, run_instance_checks
 from dive.orchestration.deploy.inventory import status_document
 from dive.orchestration.invocation import options_of
@@ -114,3 +115,32 @@ def seed_command(
 ) -> None:
     """Seed the hub up to N documents, as an operation run."""
     instance_seed(options_of(context), catalog.HUB, count, reset)
+
+
+@app.command("restart")
+def restart_command(
+    context: typer.Context,
+    service: str | None = typer.Argument(None, help="One service: pdp, idp, kas, api or web (default: all)."),
+) -> None:
+    """Re-render the settings and restart the hub's services (or one), health-gated; an operation run."""
+    instance_restart(options_of(context), catalog.HUB, service)
+
+
+@app.command("phases")
+def phases_command(
+    context: typer.Context,
+    timing: bool = typer.Option(False, "--timing", help="Add the durations of each phase's last 5 runs."),
+    as_json: bool = _JSON,
+) -> None:
+    """Each phase: fatal, last status, duration, live checkpoint validity; and the resume point."""
+    instance_phases(with_json(options_of(context), as_json), catalog.HUB, timing=timing)
+
+
+@app.command("history")
+def history_command(
+    context: typer.Context,
+    count: int = typer.Argument(10, min=1, help="How many runs, newest first."),
+    as_json: bool = _JSON,
+) -> None:
+    """The hub's last N runs: id, command, kind, start, duration, outcome, final state, failed phase."""
+    instance_history(with_json(options_of(context), as_json), catalog.HUB, count)

@@ -47,6 +47,7 @@ __all__ = [
     "print_verify",
     "require_deployed",
     "run_deploy",
+    "run_lifecycle",
     "run_operation",
     "with_json",
 ]
@@ -280,12 +281,12 @@ def with_json(options: GlobalOptions, as_json: bool) -> GlobalOptions:
 
 def instance_up(options: GlobalOptions, code: str) -> None:
     require_deployed(options, code)
-    _lifecycle(options, code, "up", run_services)
+    run_lifecycle(options, code, "up", run_services)
 
 
 def instance_down(options: GlobalOptions, code: str) -> None:
     require_deployed(options, code)
-    _lifecycle(options, code, "down", _stop)
+    run_lifecycle(options, code, "down", _stop)
 
 
 def _stop(facts: InstanceFacts) -> str:
@@ -293,8 +294,8 @@ def _stop(facts: InstanceFacts) -> str:
     return "stopped"
 
 
-def _lifecycle(options: GlobalOptions, code: str, action: str, step: Callable[[InstanceFacts], str]) -> None:
-    """`up`/`down` of one instance as an operation run; exits only when it fails."""
+def run_lifecycle(options: GlobalOptions, code: str, action: str, step: Callable[[InstanceFacts], str]) -> None:
+    """`up`/`down`/`restart` of one instance as an operation run; exits only when it fails."""
     role = "hub" if code == catalog.HUB else "spoke"
     command = f"{role} {action}" + ("" if code == catalog.HUB else f" {code}")
     phase = lifecycle_phase("SERVICES" if code == catalog.HUB else "DEPLOYMENT", action, step)

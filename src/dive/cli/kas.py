@@ -12,8 +12,9 @@ import typer
 from dive import catalog
 from dive.kas.errors import KasError
 from dive.kas.key_store import KasKeyInfo, KasKeyStore
+from dive.orchestration.deploy.instance import instance_facts
 from dive.secrets import LocalKeystore
-from dive.store import StoreError, create_engine_for, ensure_schema, resolve_database_url, writer_session_factory
+from dive.store import StoreError, create_engine_for, ensure_schema, writer_session_factory
 from dive.ztdf import ZtdfError, load_private_key
 
 __all__ = ["app", "open_key_store"]
@@ -31,7 +32,7 @@ def open_key_store(code: str, home: Path | None) -> KasKeyStore:
     environ = dict(os.environ)
     root = (home or Path(environ.get("DIVE_HOME") or "./.dive")).expanduser().absolute()
     normalized = catalog.normalize_code(code)
-    url = resolve_database_url(environ, root, normalized)
+    url = instance_facts(root, normalized, environ).database_url  # on PostgreSQL: dive_<c> as its own role
     ensure_schema(url, lock_dir=root / "locks")
     kas_url = catalog.kas_url(normalized, shift=catalog.port_shift(environ))
     sessions = writer_session_factory(create_engine_for(url))

@@ -11,6 +11,7 @@ import typer
 from dive.cli import federation as federation_cli
 from dive.cli import hub as hub_cli
 from dive.cli import kas as kas_cli
+from dive.cli import monitoring as monitoring_cli
 from dive.cli import ops as ops_cli
 from dive.cli import orchdb as orchdb_cli
 from dive.cli import secrets as secrets_cli
@@ -18,6 +19,7 @@ from dive.cli import spoke as spoke_cli
 from dive.cli import ztdf as ztdf_cli
 from dive.cli.quickstart import quickstart_command
 from dive.cli.serve import serve_command
+from dive.cli.validate import validate_command
 from dive.orchestration.errors import OrchestrationError
 from dive.orchestration.invocation import GlobalOptions, exit_with
 
@@ -40,8 +42,10 @@ app.add_typer(hub_cli.app, name="hub")
 app.add_typer(spoke_cli.app, name="spoke")
 app.add_typer(federation_cli.app, name="federation")
 app.add_typer(secrets_cli.app, name="secrets")
+app.add_typer(monitoring_cli.app, name="monitoring")
 app.command("quickstart")(quickstart_command)
 ops_cli.register(app)
+app.command("validate")(validate_command)
 
 
 def _print_version(value: bool) -> None:

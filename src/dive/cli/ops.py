@@ -211,6 +211,10 @@ def nuke_command(
     code: str | None = typer.Argument(None, help="The spoke's code (scope spoke)."),
     confirm: bool = typer.Option(False, "--confirm", help="Required: this destroys the deployment."),
     dry: bool = typer.Option(False, "--dry-run", "-n", help="List what would be removed."),
+    keep_data: bool = typer.Option(
+        False, "--keep-data", help="Keep databases, secrets and the CA; remove processes, registrations, logs."
+    ),
+    force: bool = typer.Option(False, "--force", help="Terminate a live lock holder first (else exit 2)."),
 ) -> None:
     """Remove everything of a scope and verify that nothing is left behind (exit 1 if anything remains)."""
     options = _options(context)
@@ -219,6 +223,8 @@ def nuke_command(
     target = catalog.HUB if scope == "hub" else (_code(code, options) if code else None)
     if dry or options.dry_run:
         typer.echo(f"would remove: {options.home if target is None else options.home / 'instances' / target}")
+        if keep_data:
+            typer.echo("would keep: databases, secrets, the CA and KAS keys (--keep-data)")
         return
     if not confirm:
         word = scope if scope != "spoke" else str(code).lower()
@@ -233,10 +239,10 @@ def nuke_command(
     environ = deploy_environment(options)
     try:
         if target is None:
-            report = nuke_all(options.home, environ)
+            report = nuke_all(options.home, environ, keep_data=keep_data, force=force)
         else:
             refuse_unknown_instance(options.home, target)
-            report = nuke_instance(options.home, environ, target)
+            report = nuke_instance(options.home, environ, target, keep_data=keep_data, force=force)
     except OrchestrationError as exc:
         exit_with(exc, as_json=options.json)
     typer.echo(report.sentence())

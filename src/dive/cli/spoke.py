@@ -3,9 +3,14 @@ spoke with the hub of this host (C3–C8 of CONFIGURATION) unless `--skip-federa
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import typer
 
 from dive import catalog
+from dive.cli.clean_locks import clean_locks_command
+from dive.cli.deploy_all import deploy_all_command
 from dive.cli.instance_commands import (
     DeployFlags,
     deploy_environment,
@@ -18,6 +23,16 @@ from dive.cli.instance_commands import (
     run_deploy,
     with_json,
 )
+from dive.cli.instance_operations import instance_history, instance_phases, instance_restart
+from dive.cli.remote_spoke import (
+    HUB_CA_OPTION,
+    HUB_URL_OPTION,
+    TOKEN_FILE_OPTION,
+    authorize_command,
+    federate_command,
+    remote_hub_environment,
+    revoke_authorization_command,
+)
 from dive.orchestration.deploy import SPOKE_PHASE_TARGETS_S, instance_facts, run_instance_checks, spoke_phases
 from dive.orchestration.errors import UsageError
 from dive.orchestration.invocation import GlobalOptions, exit_with, options_of
@@ -25,6 +40,11 @@ from dive.orchestration.invocation import GlobalOptions, exit_with, options_of
 __all__ = ["app", "spoke_code"]
 
 app = typer.Typer(help="Spokes (partner instances): deploy, start, stop, inspect.", no_args_is_help=True)
+app.command("deploy-all")(deploy_all_command)
+app.command("clean-locks")(clean_locks_command)
+app.command("authorize")(authorize_command)
+app.command("revoke-authorization")(revoke_authorization_command)
+app.command("federate")(federate_command)
 
 _CODE = typer.Argument(None, help="Instance code, e.g. FRA (default: --instance).")
 _JSON = typer.Option(False, "--json", help="Print one JSON document on stdout.")
@@ -59,6 +79,9 @@ def deploy_command(
     seed_count: int | None = typer.Option(None, "--seed-count", min=0, max=20000, help="Documents to seed."),
     with_test_users: bool = typer.Option(False, "--with-test-users", help="Test users in production too."),
     skip_federation: bool = typer.Option(False, "--skip-federation", help="Standalone: no hub contact."),
+    hub_url: str | None = HUB_URL_OPTION,
+    hub_ca: Path | None = HUB_CA_OPTION,
+    enrolment_token_file: Path | None = TOKEN_FILE_OPTION,
     approval_timeout: float = typer.Option(
         0.0, "--approval-timeout", min=0, help="Poll a pending registration every 5 s for up to S seconds."
     ),
@@ -70,6 +93,9 @@ def deploy_command(
     """Deploy a spoke: PREFLIGHT, INITIALIZATION, DEPLOYMENT, CONFIGURATION, SEEDING, VERIFICATION."""
     options = options_of(context)
     chosen = spoke_code(options, code)
+    remote = remote_hub_environment(options, chosen, hub_url=hub_url, hub_ca=hub_ca,
+                                    token_file=enrolment_token_file, skip_federation=skip_federation)  # fmt: skip
+    os.environ.update(remote)  # a remote hub (Amendment A1): the run reads it from its environment
     flags = DeployFlags(
         resume=resume,
         from_phase=from_phase,
@@ -135,3 +161,42 @@ def seed_command(
     """Seed a spoke up to N documents, as an operation run."""
     options = options_of(context)
     instance_seed(options, spoke_code(options, code), count, reset)
+
+
+@app.command("restart")
+def restart_command(
+    context: typer.Context,
+    code: str | None = _CODE,
+    service: str | None = typer.Argument(None, help="One service: pdp, idp, kas, api or web (default: all)."),
+) -> None:
+    """Re-render the settings and restart the spoke's services (or one), health-gated; an operation run."""
+    options = options_of(context)
+    if service is None and code is not None and code.lower() in catalog.SERVICES:  # `--instance fra spoke restart api`
+        code, service = None, code.lower()
+    instance_restart(options, spoke_code(options, code), service)
+
+
+@app.command("phases")
+def phases_command(
+    context: typer.Context,
+    code: str | None = _CODE,
+    timing: bool = typer.Option(False, "--timing", help="Add the durations of each phase's last 5 runs."),
+    as_json: bool = _JSON,
+) -> None:
+    """Each phase: fatal, last status, duration, live checkpoint validity; and the resume point."""
+    options = with_json(options_of(context), as_json)
+    instance_phases(options, spoke_code(options, code), timing=timing)
+
+
+@app.command("history")
+def history_command(
+    context: typer.Context,
+    code: str | None = _CODE,
+    count: int = typer.Argument(10, min=1, help="How many runs, newest first."),
+    as_json: bool = _JSON,
+) -> None:
+    """The spoke's last N runs: id, command, kind, start, duration, outcome, final state, failed phase."""
+    options = with_json(options_of(context), as_json)
+    if code is not None and code.isdigit():  # `--instance fra spoke history 5`
+        code, count = None, int(code)
+    instance_history(options, spoke_code(options, code), count)

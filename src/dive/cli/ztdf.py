@@ -15,8 +15,9 @@ from sqlalchemy import select
 
 from dive import catalog
 from dive.kas.client import KasClient
+from dive.orchestration.deploy.instance import instance_facts
 from dive.pki import ca_bundle_path, ssl_context_for
-from dive.store import StoreError, create_engine_for, resolve_database_url, session_factory
+from dive.store import StoreError, create_engine_for, session_factory
 from dive.store.models.kas import KasRegistryEntry, KasRegistryKey
 from dive.ztdf import (
     ContainerInvalidError,
@@ -91,7 +92,7 @@ def _split(values: str) -> tuple[str, ...]:
 def _registry_targets(home: Path, instance: str) -> list[KasTarget]:
     """The owner KAS and its active key from the instance's KAS registry (§6.2 step 1)."""
     code = catalog.normalize_code(instance)
-    engine = create_engine_for(resolve_database_url(os.environ, home, code))
+    engine = create_engine_for(instance_facts(home, code, os.environ).database_url)
     try:
         with session_factory(engine)() as session:
             entry = session.get(KasRegistryEntry, catalog.kas_id(code))
@@ -166,7 +167,7 @@ def _url_map(entries: list[str]) -> dict[str, str]:
 def _allowed_urls(home: Path, instance: str) -> list[str]:
     """§6.4: only approved registry URLs receive the user's token."""
     try:
-        engine = create_engine_for(resolve_database_url(os.environ, home, catalog.normalize_code(instance)))
+        engine = create_engine_for(instance_facts(home, instance, os.environ).database_url)
         try:
             with session_factory(engine)() as session:
                 rows = session.scalars(select(KasRegistryEntry).where(KasRegistryEntry.status == "approved"))

@@ -19,7 +19,7 @@ from dive.federation.linking import LinkSide
 from dive.federation.partners import Partner, local_partner
 from dive.pki import PkiError, ca_bundle_path, ssl_context_for
 from dive.secrets import LocalKeystore
-from dive.store import resolve_database_url
+from dive.store.instance_url import db_password_path, deployment_database_url, postgres_server_url
 
 __all__ = ["LocalFederation", "pair_secret_path"]
 
@@ -43,7 +43,10 @@ class LocalFederation:
         return local_partner(code, self.environ)
 
     def database_url(self, code: str) -> str:
-        return resolve_database_url(self.environ, self.home, catalog.normalize_code(code))
+        """Embedded file, or `dive_<c>` as its owner role on the PostgreSQL server of DIVE_DATABASE_URL."""
+        code = catalog.normalize_code(code)
+        password = self.keystore.get(db_password_path(code)) if postgres_server_url(self.environ) else None
+        return deployment_database_url(self.environ, self.home, code, password)
 
     def has_database(self, code: str) -> bool:
         url = self.database_url(code)

@@ -10,6 +10,7 @@ import secrets
 import ssl
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Protocol
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -25,9 +26,17 @@ from dive.federation.verify import CheckSpec, ProbeResult, VerifyReport, run_ver
 from dive.store import FederationRegistryRepository
 from dive.store.models.kas import KasRegistryEntry, KasRegistryKey
 
-__all__ = ["VerifyTarget", "verify_federation"]
+__all__ = ["HubRecords", "VerifyTarget", "verify_federation"]
 
 _TIMEOUT_S = 10.0
+
+
+class HubRecords(Protocol):
+    """The hub's registry read through its api, for a spoke whose hub database is on another host."""
+
+    def spoke_status(self, code: str) -> str | None: ...
+
+    def kas(self, kas_id: str) -> tuple[str, str, dict[str, str]] | None: ...
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -46,6 +55,7 @@ class VerifyTarget:
     test_user_password: str | None
     app_client_secrets: dict[str, str] = field(default_factory=dict)  # code → `<c>/app-client-secret`
     kas_deployed: bool = True
+    hub_records: HubRecords | None = None  # a remote hub's registry, when `hub_db_url` is None
 
 
 def verify_federation(
@@ -82,6 +92,8 @@ def _skips(target: VerifyTarget, checks: tuple[CheckSpec, ...]) -> dict[str, str
         kind = check.id.rsplit(".", 1)[-1]
         if kind == "token" and target.test_user_password is None:
             skips[check.id] = "skip: no test users"
+        elif kind == "token" and _remote_realm_without_secret(target, check.id.split("@")[0]):
+            skips[check.id] = "skip: no app client secret for remote realm"
         if kind in ("idp", "client", "sso") and "@" in check.id:
             source, owner = check.id.split(".")[0].split("@")
             needed = {"idp": owner, "client": source, "sso": owner}[kind]
@@ -91,6 +103,12 @@ def _skips(target: VerifyTarget, checks: tuple[CheckSpec, ...]) -> dict[str, str
     if not target.kas_deployed:
         skips["spoke.kas"] = f"skip: no KAS deployed for {target.spoke.display}"
     return skips
+
+
+def _remote_realm_without_secret(target: VerifyTarget, code: str) -> bool:
+    """A partner on another host: neither its admin password nor its app client secret is in this keystore."""
+    admin = target.hub_admin if code == target.hub.code else target.spoke_admin
+    return admin is None and code not in target.app_client_secrets
 
 
 def _record(hub_db_url: str, target: VerifyTarget, report: VerifyReport) -> None:
@@ -139,11 +157,14 @@ class _Probes:
         return admin
 
     def _registry(self) -> ProbeResult:
-        if self.t.hub_db_url is None:
+        if self.t.hub_db_url is not None:
+            with instance_session(self.t.hub_db_url) as session:
+                spoke = FederationRegistryRepository().get_spoke(session, self.t.spoke.code)
+                status = None if spoke is None else spoke.status
+        elif self.t.hub_records is not None:
+            status = self.t.hub_records.spoke_status(self.t.spoke.code)
+        else:
             return ProbeResult(False, "the hub registry is not reachable from this host")
-        with instance_session(self.t.hub_db_url) as session:
-            spoke = FederationRegistryRepository().get_spoke(session, self.t.spoke.code)
-            status = None if spoke is None else spoke.status
         return ProbeResult(status == "approved", f"registry record {self.t.spoke.display}: {status or 'absent'}")
 
     def _ready(self, partner: Partner) -> ProbeResult:
@@ -257,7 +278,8 @@ class _Probes:
 
     def _kas(self) -> ProbeResult:
         kas_id = f"{self.t.spoke.code}-kas"
-        hub = _kas_entry(self.t.hub_db_url, kas_id)
+        records = self.t.hub_records if self.t.hub_db_url is None else None
+        hub = records.kas(kas_id) if records is not None else _kas_entry(self.t.hub_db_url, kas_id)
         spoke = _kas_entry(self.t.spoke_db_url, kas_id)
         if hub is None or hub[0] != "approved":
             return ProbeResult(False, f"{kas_id} is {hub[0] if hub else 'absent'} in the hub KAS registry")

@@ -141,9 +141,18 @@ class HubApi:
         if response.status_code not in wanted:
             raise RegistrationError(
                 f"{method} {path} at the hub answered HTTP {response.status_code}: {response.text[:300]}",
-                {"status": response.status_code},
+                {"status": response.status_code, "answer": _error_body(response)},
             )
         return response
+
+
+def _error_body(response: httpx.Response) -> dict[str, Any] | None:
+    """The api's error document (`{"error", "message", "details"}`), so callers can name the hub's reason."""
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    return body if isinstance(body, dict) else None
 
 
 def registration_verdict(record: Mapping[str, Any]) -> Verdict:

@@ -58,7 +58,8 @@ class IdpCore:
 
     def event(self, realm: Realm, event_type: str, **fields: Any) -> None:
         """Record a Keycloak event (§A.9) and log it; never with passwords or codes."""
-        self.metrics.event(realm.name, event_type)
+        partner = (fields.get("details") or {}).get("identity_provider") or "local"
+        self.metrics.event(realm.name, event_type, idp=partner, error=fields.get("error") or "")
         if realm.setting("eventsEnabled"):
             self.store.record_event(realm.id, event_type, time_ms=self.now_ms(), **fields)
         log.info("idp event", extra={"realm": realm.name, "event_type": event_type, "error": fields.get("error")})

@@ -131,6 +131,7 @@ class _FlockGuard:
 
     def release(self) -> None:
         if self._descriptor is not None:
+            os.ftruncate(self._descriptor, 0)  # still under the flock: a released lock names no holder
             os.close(self._descriptor)
             self._descriptor = None
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Final
 
 import httpx
-from supervisor.xmlrpc import SupervisorTransport
+from supervisor.xmlrpc import Faults, SupervisorTransport
 
 from dive import catalog
 from dive.orchestration.errors import ServiceHealthTimeoutError, ServiceStartError, SupervisorError
@@ -161,8 +161,10 @@ class Supervisor:
                 time.sleep(0.1)
 
     def apply_group(self, code: str, programs: Sequence[ProgramSpec]) -> None:
+        self.install_group(catalog.supervisor_group(code), programs)
+
+    def install_group(self, group: str, programs: Sequence[ProgramSpec]) -> None:
         """Write `conf.d/<group>.conf` (0600, atomically), reload, and (re)add the group if new or changed."""
-        group = catalog.supervisor_group(code)
         for spec in programs:
             spec.log_file.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         with self._config_lock():
@@ -202,6 +204,23 @@ class Supervisor:
                     name = self._name(code, by_service[service])
                     if proxy.getProcessInfo(name)["statename"] in ("RUNNING", "STARTING", "BACKOFF"):
                         proxy.stopProcess(name, True)
+
+    def start_named_group(self, group: str) -> None:
+        """Start the programs of a group that has no health gate (monitoring); supervisord waits out `startsecs`."""
+        failed = [r for r in self._proxy().startProcessGroup(group, True) if r["status"] != Faults.SUCCESS]
+        if failed:
+            raise ServiceStartError(
+                f"{', '.join(r['name'] for r in failed)} failed to start: {failed[0]['description']}",
+                {"group": group, "results": failed},
+            )
+
+    def remove_group(self, group: str) -> None:
+        """Stop a group and forget it: its conf file goes too, so a restarted supervisord does not list it."""
+        with self._config_lock():
+            proxy = self._proxy()
+            proxy.stopProcessGroup(group, True)
+            proxy.removeProcessGroup(group)
+            (self.directory / "conf.d" / f"{group}.conf").unlink(missing_ok=True)
 
     def process_table(self) -> list[ProcessRow]:
         now = time.time()

@@ -29,7 +29,10 @@ HEALTH_PATHS: Final[Mapping[str, str]] = {
     "web": "/health",
 }
 TIERS: Final = (("pdp", "idp", "kas"), ("api",), ("web",))  # §3.3; stop in reverse
-PRIORITIES: Final[Mapping[str, int]] = {"pdp": 100, "idp": 110, "kas": 120, "api": 200, "web": 300}
+PRIORITIES: Final[Mapping[str, int]] = {
+    **{"pdp": 100, "idp": 110, "kas": 120, "api": 200, "web": 300},
+    **{"alertmanager": 400, "prometheus": 410},  # the monitoring group (§12.2)
+}
 _MAX_SOCKET_PATH: Final = 100
 
 

@@ -78,6 +78,9 @@ def test_metrics_expose_the_idp_series(idp):
     idp.password_grant("testuser-usa-1")
     text = idp.client.get("/metrics").text
     assert 'dive_idp_tokens_issued_total{instance_code="USA",kind="access",realm="dive-v3-broker-usa"} 1.0' in text
-    assert 'dive_idp_events_total{instance_code="USA",realm="dive-v3-broker-usa",type="LOGIN"} 1.0' in text
+    assert (
+        'dive_idp_events_total{error="",event="login",idp="local",instance_code="USA",realm="dive-v3-broker-usa"} 1.0'
+        in text
+    )
     assert 'dive_idp_sessions_active{instance_code="USA"} 1.0' in text
     assert "dive_idp_password_hash_seconds_count" in text

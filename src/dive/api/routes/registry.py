@@ -35,6 +35,7 @@ from dive.api.errors import ConflictError, ForbiddenError, InvalidRequestError, 
 from dive.api.registry_views import kas_json, spoke_json
 from dive.api.routes.common import runtime
 from dive.api.runtime import ApiRuntime
+from dive.secrets import LocalKeystore
 from dive.store import FederationRegistryRepository, RecordInvalidError
 from dive.store.models.kas import KasRegistryEntry, KasRegistryKey
 from dive.store.models.registry import FederationSpoke
@@ -161,6 +162,7 @@ async def register(request: Request, body: JsonBody) -> JSONResponse:
     # orchestration A1: with an enrolment token, only one issued with --auto-approve approves.
     approve = grant.auto_approve if grant is not None else body.get("approve") is True
     approver = _actor(principal) if grant is None else "enrolment-token"
+    secret = _federation_secret(body)
 
     def work(session: Session) -> tuple[FederationSpoke, str | None, int]:
         if grant is not None:
@@ -195,10 +197,28 @@ async def register(request: Request, body: JsonBody) -> JSONResponse:
         return saved, token, 201
 
     spoke, token, status = await _write(api, work)
+    if secret is not None and (status == 201 or spoke.status == "pending"):
+        await anyio.to_thread.run_sync(_store_pair_secret, api, code, secret)
     answer: dict[str, object] = {"spoke": spoke_json(spoke)}
     if token is not None:
         answer["spokeToken"] = token
     return JSONResponse(answer, status_code=status)
+
+
+def _federation_secret(body: dict[str, Any]) -> str | None:
+    """orchestration §8.2 step 3: the pair secret a spoke on another host sends (absent with a shared keystore)."""
+    secret = body.get("federationSecret")
+    if secret is None:
+        return None
+    if not isinstance(secret, str) or len(secret) < 24 or not secret.isprintable() or " " in secret:
+        raise InvalidRequestError("federationSecret must be a printable secret of at least 24 characters")
+    return secret
+
+
+def _store_pair_secret(api: ApiRuntime, code: str, secret: str) -> None:
+    """The hub keeps the pair secret as `_federation/<a>-<b>`; `dive federation approve` links with it."""
+    first, second = sorted((api.service.instance, code))
+    LocalKeystore(api.service.home).put(f"_federation/{first}-{second}", secret, overwrite=True)
 
 
 @router.post("/api/federation/spokes/{code}/{action}", summary="approve, suspend, revoke or heartbeat")
@@ -248,10 +268,13 @@ async def _heartbeat(request: Request, api: ApiRuntime, code: str, body: dict[st
 @router.get("/api/kas/registry", summary="The KAS registry with each KAS's public keys")
 async def kas_registry(request: Request) -> JSONResponse:
     api = runtime(request)
-    if not api.auth.has_admin_key(request):
+    spoke_token = _spoke_token_instead_of_admin(request, api)
+    if spoke_token is None and not api.auth.has_admin_key(request):
         await api.auth.authenticate(request)
 
     def read(session: Session) -> list[dict[str, object]]:
+        if spoke_token is not None:  # CONSISTENCY #13: a remote spoke syncs its copy with its spoke token (C7)
+            _spoke_holding(session, spoke_token)
         entries = list(session.scalars(select(KasRegistryEntry).order_by(KasRegistryEntry.kas_id)))
         keys = list(session.scalars(select(KasRegistryKey).order_by(KasRegistryKey.id)))
         return [kas_json(entry, [k for k in keys if k.kas_id == entry.kas_id]) for entry in entries]
@@ -339,6 +362,15 @@ def _verify_spoke_token(spoke: FederationSpoke, presented: str) -> None:
     digest = hashlib.sha256(presented.encode()).hexdigest()
     if not spoke.spoke_token_hash or not hmac.compare_digest(digest, spoke.spoke_token_hash):
         raise ForbiddenError("insufficient_role", f"This spoke token is not valid for {spoke.code.upper()}.")
+
+
+def _spoke_holding(session: Session, presented: str) -> FederationSpoke:
+    """The unrevoked spoke whose token is `presented`; 403 otherwise."""
+    digest = hashlib.sha256(presented.encode()).hexdigest()
+    spoke = session.scalars(select(FederationSpoke).where(FederationSpoke.spoke_token_hash == digest)).first()
+    if spoke is None or spoke.status == "revoked":
+        raise ForbiddenError("insufficient_role", "This spoke token is not valid at this hub.")
+    return spoke
 
 
 def _actor(principal: Principal | None) -> str:

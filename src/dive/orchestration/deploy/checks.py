@@ -4,7 +4,7 @@ of the databases, supervisor, health gates, realm, OIDC discovery, a real token,
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Final, Literal
 
@@ -13,6 +13,8 @@ import httpx
 from dive import catalog
 from dive.orchestration.deploy.idp_admin import IdpAdmin
 from dive.orchestration.deploy.instance import InstanceFacts
+from dive.orchestration.deploy.postgres import orchestration_database_exists
+from dive.orchestration.deploy.redis_keys import ping_redis
 from dive.orchestration.deploy.seeding import count_seeded
 from dive.orchestration.deploy.services import kas_check, probe_health, services_check
 from dive.orchestration.errors import OrchestrationError
@@ -35,13 +37,14 @@ class CheckResult:
     duration_ms: float
 
 
-def run_instance_checks(facts: InstanceFacts) -> list[CheckResult]:
+def run_instance_checks(facts: InstanceFacts, only: Collection[str] | None = None) -> list[CheckResult]:
+    """The checks of §4.5 in order; `only` selects check ids (`dive validate` runs the live subset, §11.3)."""
     results = []
     with IdpAdmin(facts) as admin:
         probes: list[tuple[str, Callable[[], tuple[Status, str]]]] = [
-            ("orch-db", lambda: _schema(facts.orchestration_url, (facts.home / "orchestration.db").exists())),
+            ("orch-db", lambda: _orchestration_schema(facts)),
             ("db", lambda: _schema(facts.database_url, facts.database_exists)),
-            ("redis", lambda: ("skip", "n/a: embedded cache")),
+            ("redis", lambda: _redis(facts)),
             ("supervisor", lambda: _from_check(services_check(facts))),
             *((f"health.{service}", _health(facts, service)) for service in _ALL_SERVICES),
             ("realm", lambda: _realm(admin)),
@@ -52,6 +55,8 @@ def run_instance_checks(facts: InstanceFacts) -> list[CheckResult]:
             ("documents", lambda: _documents(facts)),
         ]
         for check_id, probe in probes:
+            if only is not None and check_id not in only:
+                continue
             started = time.perf_counter()
             try:
                 status, detail = probe()
@@ -81,6 +86,17 @@ def _schema(url: str, exists: bool) -> tuple[Status, str]:
     except StoreError as exc:
         return "fail", exc.message
     return "pass", f"revision {status.revision}, {status.table_count} tables"
+
+
+def _orchestration_schema(facts: InstanceFacts) -> tuple[Status, str]:
+    return _schema(facts.orchestration_url, orchestration_database_exists(facts.home, facts.environ))
+
+
+def _redis(facts: InstanceFacts) -> tuple[Status, str]:
+    """§4.5 #3; a failure raises PhaseError (an OrchestrationError), which the loop records as `fail`."""
+    if facts.redis_url is None:
+        return "skip", "n/a: embedded cache"
+    return "pass", ping_redis(facts.redis_url)
 
 
 def _health(facts: InstanceFacts, service: str) -> Callable[[], tuple[Status, str]]:
@@ -131,7 +147,10 @@ def _token(facts: InstanceFacts, admin: IdpAdmin) -> tuple[Status, str]:
 def _pdp(facts: InstanceFacts, admin: IdpAdmin) -> tuple[Status, str]:
     if "pdp" not in facts.services:
         return "skip", "n/a: the pdp is not in this build"
-    answer = admin.get(f"{facts.url('pdp')}/v1/data/dive/policy")
+    try:
+        answer = admin.get(f"{facts.url('pdp')}/v1/data/dive/policy")
+    except OrchestrationError:  # the admin client names the idp in its transport error; this probe is the pdp's
+        return "fail", f"the pdp at {facts.url('pdp')} is unreachable"
     revision = answer.json().get("revision") if answer.status_code == 200 else None
     if revision is None and answer.status_code == 200:
         revision = (answer.json().get("result") or {}).get("revision")

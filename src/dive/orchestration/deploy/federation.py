@@ -39,6 +39,7 @@ from dive.federation import (
     verify_federation,
 )
 from dive.federation.records import instance_session
+from dive.federation.remote_spokes import remote_spoke
 from dive.federation.verify import RETRY_HINT
 from dive.orchestration.deploy.instance import InstanceFacts
 from dive.orchestration.errors import PhaseError
@@ -230,10 +231,10 @@ def _verify(fed: LocalFederation, code: str, http: httpx.Client, report: Report)
 
 def local_verify_target(fed: LocalFederation, spoke: str, http: httpx.Client) -> VerifyTarget:
     """What this host knows about the pair USA ⇄ `spoke`: admin clients, databases and secrets of its keystore."""
-    keystore = fed.keystore
+    keystore, remote = fed.keystore, remote_spoke(fed, spoke)
     return VerifyTarget(
         hub=fed.partner(HUB),
-        spoke=fed.partner(spoke),
+        spoke=fed.partner(spoke) if remote is None else remote.partner,
         http=http,
         tls=fed.tls(),
         hub_admin=fed.admin(HUB, http),

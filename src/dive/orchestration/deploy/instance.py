@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
@@ -15,18 +15,26 @@ from dive import catalog
 from dive.domain.coi import COI_MEMBERS
 from dive.orchestration import runtime
 from dive.orchestration.crash import hooks_enabled
+from dive.orchestration.database import orchestration_url
+from dive.orchestration.deploy.redis_keys import instance_prefix, redis_server_url, safe_redis_url
 from dive.orchestration.errors import UsageError
 from dive.orchestration.supervisor_config import ProgramSpec
 from dive.secrets import LocalKeystore, SecretsProvider
 from dive.secrets.generation import SecretSpec, instance_secrets, secrets_for_service
 from dive.seed import AccountSpec, test_accounts
-from dive.store import resolve_database_url
-from dive.store.engine import orchestration_database_url
+from dive.store import safe_url
+from dive.store.instance_url import db_password_path, deployment_database_url, postgres_server_url
 
 __all__ = ["DEFAULT_SEED_COUNT", "InstanceFacts", "instance_facts"]
 
 DEFAULT_SEED_COUNT: Final = 5000  # §1.1 DIVE_SEED_COUNT, local; production 0
 _TEST_HOOK_VARIABLES: Final = ("DIVE_TEST_HOOKS", "DIVE_TEST_IDP_PROPAGATION_DELAY_S")
+# Settings whose URL may carry a password: config.json shows them masked and hashes them with the secrets.
+_CREDENTIAL_URLS: Final[Mapping[str, Callable[[str], str]]] = {
+    "DIVE_DATABASE_URL": safe_url,
+    "DIVE_ORCH_DATABASE_URL": safe_url,
+    "DIVE_REDIS_URL": safe_redis_url,
+}
 
 
 @dataclass(frozen=True)
@@ -86,17 +94,31 @@ class InstanceFacts:
         return runtime.available_services()
 
     @property
+    def postgres_server_url(self) -> str | None:
+        """The server of `DIVE_DATABASE_URL` when the instance databases live on PostgreSQL (§1.1)."""
+        return postgres_server_url(self.environ)
+
+    @property
     def database_url(self) -> str:
-        return resolve_database_url(self.environ, self.home, self.code)
+        """Embedded file, or `dive_<c>` as role `dive_<c>` on the PostgreSQL server (§1.2, §9.4)."""
+        password = self.secrets.get(db_password_path(self.code)) if self.postgres_server_url else None
+        return deployment_database_url(self.environ, self.home, self.code, password)
 
     @property
     def database_exists(self) -> bool:
-        """False for an embedded database not created yet: read-only checks must not create it by connecting."""
+        """False for a database not created yet: read-only checks must not create it by connecting. On PostgreSQL the
+        role's password is generated first, so without it there is no database either."""
+        if self.postgres_server_url:
+            return self.secrets.get(db_password_path(self.code)) is not None
         return not self.database_url.startswith("sqlite") or (self.directory / "data" / "instance.db").exists()
 
     @property
     def orchestration_url(self) -> str:
-        return orchestration_database_url(self.home)
+        return orchestration_url(self.home, self.environ)
+
+    @property
+    def redis_url(self) -> str | None:
+        return redis_server_url(self.environ)
 
     @property
     def federated(self) -> bool:
@@ -139,7 +161,10 @@ class InstanceFacts:
     @property
     def secret_specs(self) -> list[SecretSpec]:
         totp = [account.username for account in self.accounts if account.needs_totp]
-        return instance_secrets(self.code, totp_users=totp, test_users=self.with_test_users)
+        specs = instance_secrets(self.code, totp_users=totp, test_users=self.with_test_users)
+        if self.postgres_server_url:  # §9.2: delivered inside DIVE_DATABASE_URL, not as a DIVE_SECRET_ variable
+            specs.append(SecretSpec(db_password_path(self.code), "password", 24, ()))
+        return specs
 
     @property
     def secrets(self) -> SecretsProvider:
@@ -158,11 +183,20 @@ class InstanceFacts:
 
     def _extra_environment(self, service: str) -> dict[str, str]:
         extra = {"DIVE_SECRETS_PROVIDER": "local", "DIVE_DATABASE_URL": self.database_url}
+        if self.redis_url:
+            extra |= {"DIVE_REDIS_URL": self.redis_url, "DIVE_REDIS_PREFIX": instance_prefix(self.code)}
         if hooks_enabled(self.environ) and service == "idp":
             extra |= {name: self.environ[name] for name in _TEST_HOOK_VARIABLES if self.environ.get(name)}
         if not self.is_hub:
             extra["DIVE_HUB_API_URL"] = _catalog_url(catalog.HUB, "api", self.host, self.shift)
+        if service == "api" and self.exports_deployment_metrics:
+            extra |= {"DIVE_ORCH_EXPORT": "1", "DIVE_ORCH_DATABASE_URL": orchestration_url(self.home, self.environ)}
         return extra
+
+    @property
+    def exports_deployment_metrics(self) -> bool:
+        """§12.1: the hub api exports the orchestration DB, and so does a spoke api on a home without a hub."""
+        return self.is_hub or not (self.home / "instances" / catalog.HUB / "config.json").exists()
 
     def rendered_config(self) -> dict[str, object]:
         """`config.json`: the non-secret settings of every program and a hash of the secret values (§1.3)."""
@@ -170,8 +204,10 @@ class InstanceFacts:
         secret_hash = hashlib.sha256()
         for program in self.programs():
             public = {k: v for k, v in program.environment.items() if not k.startswith("DIVE_SECRET_")}
-            for key in sorted(set(program.environment) - set(public)):
+            credentials = [key for key in _CREDENTIAL_URLS if key in public]
+            for key in [*sorted(set(program.environment) - set(public)), *credentials]:
                 secret_hash.update(f"{program.program}:{key}={program.environment[key]}\n".encode())
+            public |= {key: _CREDENTIAL_URLS[key](public[key]) for key in credentials}  # passwords stay out
             programs[program.program] = {"port": program.port, "command": list(program.command), "environment": public}
         body: dict[str, object] = {"instance": self.display, "programs": programs, "secrets": secret_hash.hexdigest()}
         body["sha256"] = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()

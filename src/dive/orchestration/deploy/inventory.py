@@ -10,14 +10,17 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Final
 
-from sqlalchemy import Engine, select, text
+from sqlalchemy import Engine, inspect, select, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from dive import catalog
 from dive.orchestration import runtime
 from dive.orchestration.deploy.instance import InstanceFacts, instance_facts
+from dive.orchestration.deploy.postgres import orchestration_database_exists
+from dive.orchestration.deploy.redis_keys import ping_redis
 from dive.orchestration.deploy.seeding import count_seeded
 from dive.orchestration.deploy.services import probe_health
+from dive.orchestration.errors import PhaseError
 from dive.orchestration.events import iso_z
 from dive.orchestration.locks import read_holder
 from dive.orchestration.states import current_state
@@ -32,7 +35,7 @@ _SERVICES: Final = ("pdp", "idp", "kas", "api", "web")
 def open_existing_orchestration_db(home: Path, environ: Mapping[str, str]) -> Engine | None:
     """The orchestration DB if it exists; status and health never create one."""
     facts = instance_facts(home, catalog.HUB, environ)
-    if not (home / "orchestration.db").exists():
+    if not orchestration_database_exists(home, environ):
         return None
     return create_engine_for(facts.orchestration_url)
 
@@ -101,7 +104,7 @@ def _orchestration_summary(engine: Engine | None) -> dict[str, Any]:
     try:
         with engine.connect() as connection:
             revision = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
-            tables = connection.execute(text("SELECT count(*) FROM sqlite_master WHERE type = 'table'")).scalar()
+            tables = len(inspect(connection).get_table_names())
     except SQLAlchemyError as exc:  # reported as unreachable, never raised from a status view
         return {
             "url_redacted": safe_url(engine.url),
@@ -126,7 +129,7 @@ def _instance_status(facts: InstanceFacts, engine: Engine | None, rows: list[run
         if holder is not None:
             lock = {**holder.as_detail(), "alive": holder.is_alive()}
     try:
-        documents: int | None = count_seeded(facts) if (facts.directory / "data" / "instance.db").exists() else None
+        documents: int | None = count_seeded(facts) if facts.database_exists else None
     except StoreError:
         documents = None
     healthy = sum(1 for s in services.values() if s["status"] == "healthy")
@@ -205,7 +208,7 @@ def health_document(home: Path, environ: Mapping[str, str], codes: list[str] | N
                     for name, s in services.items()
                 },
                 "db": _database_health(facts),
-                "redis": {"ok": None},
+                "redis": _redis_health(facts),
             }
         )
     statuses = {i["status"] for i in instances}
@@ -224,8 +227,8 @@ def health_document(home: Path, environ: Mapping[str, str], codes: list[str] | N
 
 def _database_health(facts: InstanceFacts) -> dict[str, Any]:
     started = time.perf_counter()
-    if facts.database_url.startswith("sqlite") and not (facts.directory / "data" / "instance.db").exists():
-        return {"ok": False, "latency_ms": None}  # connecting would create the file
+    if not facts.database_exists:
+        return {"ok": False, "latency_ms": None}  # connecting would create an embedded file
     engine = create_engine_for(facts.database_url)
     try:
         with engine.connect() as connection:
@@ -236,6 +239,16 @@ def _database_health(facts: InstanceFacts) -> dict[str, Any]:
     finally:
         engine.dispose()
     return {"ok": ok, "latency_ms": round((time.perf_counter() - started) * 1000, 1)}
+
+
+def _redis_health(facts: InstanceFacts) -> dict[str, bool | None]:
+    if facts.redis_url is None:
+        return {"ok": None}  # embedded in-process caches
+    try:
+        ping_redis(facts.redis_url)
+    except PhaseError:
+        return {"ok": False}
+    return {"ok": True}
 
 
 def ps_document(home: Path, environ: Mapping[str, str]) -> list[dict[str, Any]]:

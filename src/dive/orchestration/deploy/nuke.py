@@ -1,5 +1,6 @@
-"""`dive nuke all|hub|spoke CODE` (spec/orchestration.md §10), embedded store: stop and remove the groups, delete the
-instance directories, secrets and orchestration rows, then verify that nothing is left behind."""
+"""`dive nuke all|hub|spoke CODE` (spec/orchestration.md §10): stop and remove the groups, delete the instance
+directories, secrets and orchestration rows, the PostgreSQL databases and Redis keys (`nuke_stores`), then verify that
+nothing is left behind."""
 
 from __future__ import annotations
 
@@ -21,11 +22,14 @@ from supervisor.xmlrpc import SupervisorTransport
 
 from dive import catalog
 from dive.orchestration import runtime
-from dive.orchestration.deploy.instance import instance_facts
+from dive.orchestration.deploy.instance import InstanceFacts, instance_facts
 from dive.orchestration.deploy.inventory import known_instances, open_existing_orchestration_db
+from dive.orchestration.deploy.nuke_keep import acquire_nuke_lock, clean_state, strip_instance
+from dive.orchestration.deploy.nuke_stores import leftover_stores, remove_stores
+from dive.orchestration.deploy.unregister import remove_spoke_from_hub
 from dive.orchestration.errors import PreconditionError
 from dive.orchestration.liveness import process_command_line
-from dive.orchestration.locks import DeployLock, acquire_deploy_lock
+from dive.orchestration.locks import DeployLock
 from dive.orchestration.supervisor_config import socket_path
 from dive.store import writer_session_factory
 from dive.store.models.orchestration import (
@@ -57,25 +61,36 @@ _ROW_TABLES: Final = (
 class NukeReport:
     scope: str
     processes: int = 0
+    databases: int = 0
     secrets: int = 0
     rows: int = 0
+    keys: int = 0
     remaining: list[str] = field(default_factory=list)
+    kept_data: bool = False  # --keep-data
 
     def sentence(self) -> str:
-        counts = f"{self.processes} processes stopped, {self.secrets} secrets removed, {self.rows} rows deleted"
+        counts = (
+            f"{self.processes} processes stopped, {self.databases} databases dropped, {self.secrets} secrets removed, "
+            f"{self.rows} rows deleted" + (f", {self.keys} Redis keys deleted" if self.keys else "")
+        )
+        if self.kept_data:
+            counts = f"{self.processes} processes stopped; databases, secrets and the CA kept"
         head = f"Nuked {self.scope}: {counts}"
         if self.remaining:
             return f"{head} — left behind: {'; '.join(self.remaining)}"
         return f"{head} — nothing left behind."
 
 
-def nuke_all(home: Path, environ: Mapping[str, str]) -> NukeReport:
-    """Every group, supervisord, orphaned services of this home, then the whole DIVE_HOME."""
-    report = NukeReport("ALL")
+def nuke_all(home: Path, environ: Mapping[str, str], *, keep_data: bool = False, force: bool = False) -> NukeReport:
+    """Every group, supervisord, orphaned services of this home, then the whole DIVE_HOME (all but the data with
+    `keep_data`, see `nuke_keep`); `force` terminates live lock holders first."""
+    report = NukeReport("ALL", kept_data=keep_data)
     engine = open_existing_orchestration_db(home, environ)
     codes = known_instances(home, engine) if home.exists() else []
     ports = [instance_facts(home, c, environ).port(s) for c in codes for s in catalog.SERVICES]
-    with _locks(engine, home, codes):
+    with _locks(engine, home, codes, force=force):
+        for code in codes if keep_data and engine is not None else []:
+            clean_state(engine, code)
         supervisor = runtime.Supervisor(home)
         report.processes += (
             len([r for r in supervisor.process_table() if r.state == "RUNNING"]) if supervisor.is_running() else 0
@@ -84,49 +99,93 @@ def nuke_all(home: Path, environ: Mapping[str, str]) -> NukeReport:
     if engine is not None:
         engine.dispose()
     report.processes += _kill_services(home)
-    shutil.rmtree(home, ignore_errors=True)
+    if keep_data:
+        removed = [home / "supervisor"]
+        shutil.rmtree(home / "supervisor", ignore_errors=True)
+        for code in codes:
+            removed += strip_instance(instance_facts(home, code, environ))
+    else:
+        removed = [home]
+        _remove_stores(report, environ, codes, orchestration=True)
+        shutil.rmtree(home, ignore_errors=True)
+        report.remaining += leftover_stores(environ, codes, orchestration=True)
     socket_path(home).unlink(missing_ok=True)
-    report.remaining += _leftovers(home, ports, paths=[home])
+    report.remaining += _leftovers(home, ports, paths=removed)
     return report
 
 
-def nuke_instance(home: Path, environ: Mapping[str, str], code: str) -> NukeReport:
-    """One instance: its group, directory, secrets and orchestration rows; the hub also takes the orchestration DB."""
+def nuke_instance(
+    home: Path, environ: Mapping[str, str], code: str, *, keep_data: bool = False, force: bool = False
+) -> NukeReport:
+    """One instance: its group, hub registration, directory, secrets and orchestration rows; the hub also takes the
+    orchestration DB. `keep_data` keeps databases, secrets and the CA (see `nuke_keep`)."""
     facts = instance_facts(home, code, environ)
-    report = NukeReport(facts.display)
+    report = NukeReport(facts.display, kept_data=keep_data)
     engine = open_existing_orchestration_db(home, environ)
-    with _locks(engine, home, [facts.code]):
+    with _locks(engine, home, [facts.code], force=force):
+        if keep_data and engine is not None:
+            clean_state(engine, facts.code)
         report.processes = _remove_group(home, facts.code, environ)
-        shutil.rmtree(facts.directory, ignore_errors=True)
-        secrets = facts.secrets
-        for prefix in (f"{facts.code}/", f"kas/{facts.code}/"):
-            report.secrets += secrets.delete_prefix(prefix)
-            shutil.rmtree(home / "secrets" / prefix, ignore_errors=True)  # the emptied directories
-        report.secrets += sum(
-            1 for m in secrets.list("_federation/") if facts.code in m.path and not secrets.delete(m.path)
-        )
+        if not facts.is_hub:
+            report.remaining += remove_spoke_from_hub(home, environ, facts.code)
+        if keep_data:
+            removed = strip_instance(facts)
+        else:
+            removed = [facts.directory]
+            _remove_instance_data(report, facts, environ)
     if engine is not None:
-        report.rows = _delete_rows(engine, facts.code) if not facts.is_hub else 0
+        report.rows = _delete_rows(engine, facts.code) if not (facts.is_hub or keep_data) else 0
         engine.dispose()
+    if not keep_data:
+        _remove_shared_data(report, facts, environ)
+    ports = [facts.port(service) for service in catalog.SERVICES]
+    report.remaining += _leftovers(home, ports, paths=removed, group=catalog.supervisor_group(facts.code))
+    if not keep_data:
+        report.remaining += leftover_stores(environ, [facts.code], orchestration=facts.is_hub)
+    return report
+
+
+def _remove_instance_data(report: NukeReport, facts: InstanceFacts, environ: Mapping[str, str]) -> None:
+    """The instance's databases and Redis keys, its directory and its secrets (`<c>/`, `kas/<c>/`, pair secrets)."""
+    home = facts.home
+    _remove_stores(report, environ, [facts.code], orchestration=False)
+    shutil.rmtree(facts.directory, ignore_errors=True)
+    secrets = facts.secrets
+    for prefix in (f"{facts.code}/", f"kas/{facts.code}/"):
+        report.secrets += secrets.delete_prefix(prefix)
+        shutil.rmtree(home / "secrets" / prefix, ignore_errors=True)  # the emptied directories
+    report.secrets += sum(
+        1 for m in secrets.list("_federation/") if facts.code in m.path and not secrets.delete(m.path)
+    )
+
+
+def _remove_shared_data(report: NukeReport, facts: InstanceFacts, environ: Mapping[str, str]) -> None:
+    """The orchestration DB with the hub; the CA and `_shared/` once no instance directory is left."""
+    home = facts.home
     if facts.is_hub:
+        _remove_stores(report, environ, [], orchestration=True)
         for suffix in ("", "-wal", "-shm"):
             (home / f"orchestration.db{suffix}").unlink(missing_ok=True)
     if not any((home / "instances").glob("*")):
         shutil.rmtree(home / "pki", ignore_errors=True)
         report.secrets += facts.secrets.delete_prefix("_shared/")
-    ports = [facts.port(service) for service in catalog.SERVICES]
-    report.remaining += _leftovers(home, ports, paths=[facts.directory], group=catalog.supervisor_group(facts.code))
-    return report
+
+
+def _remove_stores(report: NukeReport, environ: Mapping[str, str], codes: list[str], *, orchestration: bool) -> None:
+    removed = remove_stores(environ, codes, orchestration=orchestration)
+    report.databases += removed.databases
+    report.keys += removed.keys
+    report.remaining += removed.failures
 
 
 @contextlib.contextmanager
-def _locks(engine: Engine | None, home: Path, codes: list[str]) -> Iterator[None]:
-    """Every affected `deploy:*` guard, non-blocking: a live holder refuses the nuke (exit 2, §10)."""
+def _locks(engine: Engine | None, home: Path, codes: list[str], *, force: bool) -> Iterator[None]:
+    """Every affected `deploy:*` guard, non-blocking: a live holder refuses the nuke (exit 2, §10) unless `force`."""
     held: list[DeployLock] = []
     try:
         if engine is not None:
             for code in codes:
-                held.append(acquire_deploy_lock(engine, home, code, run_id=None, command="nuke"))
+                held.append(acquire_nuke_lock(engine, home, code, force=force))
         yield
     finally:
         for lock in held:

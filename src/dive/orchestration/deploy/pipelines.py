@@ -7,11 +7,11 @@ from collections.abc import Callable
 from typing import Final
 
 from dive.orchestration.deploy.checks import run_instance_checks
-from dive.orchestration.deploy.federation import federation_check, hub_preflight, run_federation, verify_link
 from dive.orchestration.deploy.identity import apply_identity, identity_plan
 from dive.orchestration.deploy.idp_admin import IdpAdmin
 from dive.orchestration.deploy.instance import InstanceFacts, instance_facts
 from dive.orchestration.deploy.preflight import run_preflight
+from dive.orchestration.deploy.remote import federation_check, hub_preflight, run_federation, verify_link
 from dive.orchestration.deploy.seeding import crash_after_batch, run_seeding, seeding_check
 from dive.orchestration.deploy.services import kas_check, run_kas, run_services, services_check
 from dive.orchestration.deploy.setup import database_check, initialization_check, run_database, run_initialization

@@ -9,8 +9,10 @@ from dive import catalog
 from dive.orchestration.deploy.identity import BACKEND_CLIENT
 from dive.orchestration.deploy.idp_admin import IdpAdmin
 from dive.orchestration.deploy.instance import InstanceFacts
+from dive.orchestration.deploy.postgres import set_role_password
 from dive.orchestration.errors import PhaseError, UsageError
 from dive.secrets.generation import SHARED_TEST_USER_PASSWORD, SecretSpec, generate
+from dive.store import StoreError
 
 __all__ = ["ROTATABLE", "rotate_secret"]
 
@@ -22,6 +24,7 @@ ROTATABLE: Final = (
     "federation-admin-key",
     "admin-user-password",
     "test-user-password",
+    "db-password",
 )
 _NOT_HERE: Final = {
     "data-protection-key": "the data-protection key is not rotatable here (identity-api-ui §0.4 owns it)",
@@ -38,16 +41,27 @@ def rotate_secret(facts: InstanceFacts, name: str, *, apply: bool) -> str:
         raise UsageError(f"secret {name} cannot be rotated; rotatable: {', '.join(ROTATABLE)}")
     spec = _spec(facts, base)
     value = generate(spec)
-    if apply:
+    if apply and base == "db-password":
+        _apply_in_postgres(facts, value)
+    elif apply:
         _apply_in_idp(facts, base, value)
     facts.secrets.put(spec.path, value, overwrite=True)
     return spec.path
 
 
 def _spec(facts: InstanceFacts, base: str) -> SecretSpec:
+    if base == "db-password" and facts.postgres_server_url is None:
+        raise UsageError("db-password exists only when DIVE_DATABASE_URL names a PostgreSQL server")
     if base == "test-user-password":
         return next(s for s in facts.secret_specs if s.path == SHARED_TEST_USER_PASSWORD)
     return next(s for s in facts.secret_specs if s.path == f"{facts.code}/{base}")
+
+
+def _apply_in_postgres(facts: InstanceFacts, value: str) -> None:
+    try:
+        set_role_password(facts, value)
+    except StoreError as exc:
+        raise PhaseError(exc.code, exc.message, remediation="check DIVE_DATABASE_URL and retry") from exc
 
 
 def _apply_in_idp(facts: InstanceFacts, base: str, value: str) -> None:

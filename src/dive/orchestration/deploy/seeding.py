@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Final
 
 from sqlalchemy import Engine, func, select
+from sqlalchemy.exc import SQLAlchemyError
 
 from dive import catalog
 from dive.orchestration.deploy.instance import InstanceFacts
@@ -17,7 +18,13 @@ from dive.orchestration.phases import Check
 from dive.policy import PolicyBundle
 from dive.policy.engines import RegopyEngine
 from dive.seed import DEFAULT_SEED, SeedError, seed_documents, write_seed
-from dive.store import StoreError, create_engine_for, session_factory, writer_session_factory
+from dive.store import (
+    DatabaseUnavailableError,
+    StoreError,
+    create_engine_for,
+    session_factory,
+    writer_session_factory,
+)
 from dive.store.models.kas import KasRegistryKey
 from dive.store.models.resources import Resource
 from dive.ztdf import KasTarget
@@ -85,6 +92,10 @@ def count_seeded(facts: InstanceFacts) -> int:
         with session_factory(engine)() as session:
             prefix = f"doc-{facts.display}-seed-%"
             return int(session.scalar(select(func.count()).where(Resource.resource_id.like(prefix))) or 0)
+    except SQLAlchemyError as exc:  # unreachable, or created but not migrated yet (a deploy is running)
+        raise DatabaseUnavailableError(
+            f"the documents of {facts.display} cannot be counted: {exc.__class__.__name__}"
+        ) from exc
     finally:
         engine.dispose()
 

@@ -14,6 +14,7 @@ from dive.kas.key_ring import public_key_fingerprint
 from dive.orchestration import runtime
 from dive.orchestration.deploy.instance import InstanceFacts
 from dive.orchestration.errors import PhaseError
+from dive.orchestration.monitoring import refresh_monitoring
 from dive.orchestration.phases import Check
 from dive.orchestration.supervisor_config import HEALTH_PATHS
 from dive.pki import PkiError, ca_bundle_path, ssl_context_for
@@ -33,7 +34,8 @@ def run_services(facts: InstanceFacts) -> str:
     supervisor.ensure_running()
     supervisor.apply_group(facts.code, programs)
     supervisor.start_group(facts.code, programs, facts.environ)
-    return f"{' '.join(facts.services)} healthy"
+    monitoring_problem = refresh_monitoring(facts.home, facts.environ)  # §12.2: non-fatal
+    return f"{' '.join(facts.services)} healthy" + (f"; {monitoring_problem}" if monitoring_problem else "")
 
 
 def stop_services(facts: InstanceFacts) -> None:

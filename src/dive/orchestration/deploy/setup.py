@@ -12,6 +12,7 @@ from dive import catalog
 from dive.kas.errors import KasError
 from dive.kas.key_store import KasKeyStore
 from dive.orchestration.deploy.instance import InstanceFacts
+from dive.orchestration.deploy.postgres import provision_instance_database
 from dive.orchestration.deploy.seeding import remember_seed_options
 from dive.orchestration.errors import PhaseError
 from dive.orchestration.phases import Check
@@ -92,11 +93,13 @@ def open_instance_key_store(facts: InstanceFacts) -> KasKeyStore:
 
 def run_database(facts: InstanceFacts) -> str:
     try:
+        provisioned = provision_instance_database(facts)  # PostgreSQL: role and database dive_<c> (§1.2)
         status = ensure_schema(facts.database_url, lock_dir=facts.home / "locks")
         key = open_instance_key_store(facts).ensure_active_key()
     except (StoreError, KasError) as exc:
         raise PhaseError(exc.code, str(exc)) from exc
-    return f"schema at head {status.head} ({status.table_count} tables); KAS key {key.kid}"
+    schema = f"schema at head {status.head} ({status.table_count} tables); KAS key {key.kid}"
+    return f"{provisioned}; {schema}" if provisioned else schema
 
 
 def database_check(facts: InstanceFacts) -> Check:
