@@ -59,8 +59,28 @@ def pick_free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-# Below the kernel's ephemeral range (32768+): a client socket elsewhere in the suite never holds these ports.
-_SHIFT_CANDIDATES: Final = (10000, 20000, *range(11000, 24000, 1000))
+_EPHEMERAL_PORTS_START: Final = 32768  # Linux default: client sockets elsewhere in the suite never hold lower ports
+
+
+def _every_port(shift: int) -> set[int]:
+    """Every usable offset of the five services plus Prometheus and Alertmanager under `shift`."""
+    ports = {catalog.port("usa", service, shift=shift, offset=offset) for service in catalog.SERVICES
+             for offset in range(catalog.MAX_OFFSET + 1)}  # fmt: skip
+    return ports | {catalog.prometheus_port(shift=shift), catalog.alertmanager_port(shift=shift)}
+
+
+def _disjoint_shifts() -> tuple[int, ...]:
+    """Shifts from 10000 whose port sets are pairwise disjoint and below the ephemeral range, so suites that run at
+    the same time on different shifts never share a port (orchestration §13.1)."""
+    chosen: list[tuple[int, set[int]]] = []
+    for shift in range(10000, _EPHEMERAL_PORTS_START, 100):
+        ports = _every_port(shift)
+        if max(ports) < _EPHEMERAL_PORTS_START and all(ports.isdisjoint(other) for _, other in chosen):
+            chosen.append((shift, ports))
+    return tuple(shift for shift, _ in chosen)
+
+
+_SHIFT_CANDIDATES: Final = _disjoint_shifts()
 
 
 def free_port_shift(codes: Sequence[str] = ("usa", "fra", "deu"), *, monitoring: bool = False) -> int:
