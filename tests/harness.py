@@ -23,6 +23,7 @@ from typing import Final
 import httpx
 
 from dive import catalog
+from dive.orchestration.liveness import can_bind_port
 from dive.pki import ca_bundle_path, ssl_context_for
 
 __all__ = [
@@ -91,19 +92,9 @@ def free_port_shift(codes: Sequence[str] = ("usa", "fra", "deu"), *, monitoring:
         ports = [catalog.port(code, service, shift=shift) for code in codes for service in catalog.SERVICES]
         if monitoring:
             ports += [catalog.prometheus_port(shift=shift), catalog.alertmanager_port(shift=shift)]
-        if all(_can_bind(port) for port in ports):
+        if all(can_bind_port(port) for port in ports):
             return shift
     raise ServiceStartError(f"no port shift leaves the ports of {', '.join(codes)} free")
-
-
-def _can_bind(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
 
 
 @dataclass(kw_only=True)

@@ -25,7 +25,7 @@ from dive.orchestration.deploy import (
 from dive.orchestration.deploy.inventory import status_document
 from dive.orchestration.deploy.seeding import delete_seeded
 from dive.orchestration.deploy.services import run_services
-from dive.orchestration.errors import OrchestrationError, PreconditionError
+from dive.orchestration.errors import OrchestrationError, PreconditionError, UsageError
 from dive.orchestration.invocation import GlobalOptions, exit_with
 from dive.orchestration.phases import Check, Phase, Selection, select_phases
 from dive.orchestration.pipeline import PhaseContext, Pipeline, RunRequest, RunResult, dry_run
@@ -49,6 +49,7 @@ __all__ = [
     "run_deploy",
     "run_lifecycle",
     "run_operation",
+    "spoke_code",
     "with_json",
 ]
 
@@ -355,3 +356,21 @@ def instance_status(options: GlobalOptions, code: str) -> None:
         typer.echo(f"Lock held by pid {row['lock'].get('holder_pid') or row['lock'].get('pid')}")
     for error in row["open_errors"]:
         typer.echo(f"Open error: {error['code']} — {error['message']}")
+
+
+def spoke_code(options: GlobalOptions, code: str | None) -> str:
+    """The positional CODE or `--instance`; exit 2 when absent, conflicting, malformed or the hub (§2.1)."""
+    try:
+        given = catalog.normalize_code(code) if code else None
+    except catalog.CatalogError as exc:
+        exit_with(UsageError(str(exc)), as_json=options.json)
+    if given and options.instance and given != options.instance:
+        exit_with(UsageError(f"CODE {given.upper()} differs from --instance {options.instance.upper()}"), as_json=False)
+    chosen = given or options.instance
+    if chosen is None:
+        exit_with(UsageError("give the spoke's CODE (or --instance CODE)"), as_json=options.json)
+    if chosen == catalog.HUB:
+        exit_with(UsageError("usa is the hub; use `dive hub deploy`"), as_json=options.json)
+    if not catalog.is_catalog_code(chosen):
+        exit_with(UsageError(f"unknown instance {chosen.upper()}: test codes are not supported yet"), as_json=False)
+    return chosen

@@ -17,7 +17,7 @@ import typer
 from dive import catalog
 from dive.api import issue_enrolment_token, revoke_enrolment_tokens
 from dive.api.errors import InvalidRequestError
-from dive.cli.instance_commands import DeployFlags, deploy_environment, require_deployed, run_operation
+from dive.cli.instance_commands import DeployFlags, deploy_environment, require_deployed, run_operation, spoke_code
 from dive.federation import LocalFederation
 from dive.federation.records import instance_session
 from dive.federation.remote import (
@@ -55,24 +55,6 @@ TOKEN_FILE_OPTION = typer.Option(
 _CODE = typer.Argument(None, help="Instance code, e.g. FRA (default: --instance).")
 
 
-def _spoke(options: GlobalOptions, code: str | None) -> str:
-    """The positional CODE or `--instance`, a catalog spoke; exit 2 otherwise (§2.1)."""
-    try:
-        given = catalog.normalize_code(code) if code else None
-    except catalog.CatalogError as exc:
-        exit_with(UsageError(str(exc)), as_json=options.json)
-    if given and options.instance and given != options.instance:
-        exit_with(UsageError(f"CODE {given.upper()} differs from --instance {options.instance.upper()}"), as_json=False)
-    chosen = given or options.instance
-    if chosen is None:
-        exit_with(UsageError("give the spoke's CODE (or --instance CODE)"), as_json=options.json)
-    if chosen == catalog.HUB:
-        exit_with(UsageError("usa is the hub; give a spoke CODE"), as_json=options.json)
-    if not catalog.is_catalog_code(chosen):
-        exit_with(UsageError(f"unknown instance {chosen.upper()}: test codes are not supported yet"), as_json=False)
-    return chosen
-
-
 def _hub_database(options: GlobalOptions) -> str:
     """The hub's instance database of this home; exit 2 when the hub is not deployed here."""
     fed = LocalFederation(options.home, os.environ)
@@ -97,7 +79,7 @@ def authorize_command(
     """Issue a single-use enrolment token for one spoke on another host (run on the hub host)."""
     options = options_of(context)
     json_mode = options.json or as_json
-    spoke = _spoke(options, code)
+    spoke = spoke_code(options, code)
     try:
         ttl_s = parse_ttl(ttl)
     except ValueError as exc:
@@ -143,7 +125,7 @@ def _write_secret_file(path: Path, token: str) -> None:
 def revoke_authorization_command(context: typer.Context, code: str | None = _CODE) -> None:
     """Revoke every unused enrolment token of a spoke (run on the hub host)."""
     options = options_of(context)
-    spoke = _spoke(options, code)
+    spoke = spoke_code(options, code)
     with instance_session(_hub_database(options)) as session:
         revoked = revoke_enrolment_tokens(session, spoke)
     noun = "token" if revoked == 1 else "tokens"
@@ -210,7 +192,7 @@ def federate_command(
 ) -> None:
     """Federate a deployed spoke (C3–C8 of CONFIGURATION, ending with federation verify) as an operation run."""
     options = options_of(context)
-    spoke = _spoke(options, code)
+    spoke = spoke_code(options, code)
     os.environ.update(
         remote_hub_environment(options, spoke, hub_url=hub_url, hub_ca=hub_ca, token_file=enrolment_token_file)
     )

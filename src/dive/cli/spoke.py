@@ -21,6 +21,7 @@ from dive.cli.instance_commands import (
     instance_up,
     print_verify,
     run_deploy,
+    spoke_code,
     with_json,
 )
 from dive.cli.instance_operations import instance_history, instance_phases, instance_restart
@@ -34,10 +35,9 @@ from dive.cli.remote_spoke import (
     revoke_authorization_command,
 )
 from dive.orchestration.deploy import SPOKE_PHASE_TARGETS_S, instance_facts, run_instance_checks, spoke_phases
-from dive.orchestration.errors import UsageError
-from dive.orchestration.invocation import GlobalOptions, exit_with, options_of
+from dive.orchestration.invocation import options_of
 
-__all__ = ["app", "spoke_code"]
+__all__ = ["app"]
 
 app = typer.Typer(help="Spokes (partner instances): deploy, start, stop, inspect.", no_args_is_help=True)
 app.command("deploy-all")(deploy_all_command)
@@ -48,24 +48,6 @@ app.command("federate")(federate_command)
 
 _CODE = typer.Argument(None, help="Instance code, e.g. FRA (default: --instance).")
 _JSON = typer.Option(False, "--json", help="Print one JSON document on stdout.")
-
-
-def spoke_code(options: GlobalOptions, code: str | None) -> str:
-    """The positional CODE or `--instance`; exit 2 when absent, conflicting, malformed or the hub (§2.1)."""
-    try:
-        given = catalog.normalize_code(code) if code else None
-    except catalog.CatalogError as exc:
-        exit_with(UsageError(str(exc)), as_json=options.json)
-    if given and options.instance and given != options.instance:
-        exit_with(UsageError(f"CODE {given.upper()} differs from --instance {options.instance.upper()}"), as_json=False)
-    chosen = given or options.instance
-    if chosen is None:
-        exit_with(UsageError("give the spoke's CODE (or --instance CODE)"), as_json=options.json)
-    if chosen == catalog.HUB:
-        exit_with(UsageError("usa is the hub; use `dive hub deploy`"), as_json=options.json)
-    if not catalog.is_catalog_code(chosen):
-        exit_with(UsageError(f"unknown instance {chosen.upper()}: test codes are not supported yet"), as_json=False)
-    return chosen
 
 
 @app.command("deploy")

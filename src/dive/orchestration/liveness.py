@@ -1,4 +1,4 @@
-"""Is a recorded process still the same live process? (spec/orchestration.md §6.3)
+"""Is a recorded process still the same live process (spec/orchestration.md §6.3), and is a port free for ours?
 
 A pid alone can be reused: the start time in clock ticks since boot (field 22 of `/proc/<pid>/stat`) tells a
 reused pid apart from the original holder.
@@ -7,10 +7,17 @@ reused pid apart from the original holder.
 from __future__ import annotations
 
 import os
+import socket
 from pathlib import Path
 from typing import Final
 
-__all__ = ["current_process_start_ticks", "is_process_alive", "process_command_line", "process_start_ticks"]
+__all__ = [
+    "can_bind_port",
+    "current_process_start_ticks",
+    "is_process_alive",
+    "process_command_line",
+    "process_start_ticks",
+]
 
 _PROC: Final = Path("/proc")
 _START_TIME_FIELD: Final = 22
@@ -48,3 +55,14 @@ def process_command_line(pid: int) -> list[str] | None:
 
 def current_process_start_ticks() -> int | None:
     return process_start_ticks(os.getpid())
+
+
+def can_bind_port(port: int, host: str = "127.0.0.1") -> bool:
+    """A service could listen on `port` now. Binding (not connecting) also sees a client socket holding the port."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+    return True

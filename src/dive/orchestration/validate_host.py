@@ -7,7 +7,6 @@ import datetime as dt
 import importlib.util
 import os
 import shutil
-import socket
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -18,6 +17,7 @@ from dive.federation.legacy import legacy_registry_path
 from dive.orchestration import runtime
 from dive.orchestration.deploy.instance import InstanceFacts
 from dive.orchestration.deploy.preflight import REQUIRED_MODULES
+from dive.orchestration.liveness import can_bind_port
 from dive.orchestration.validation_rows import ValidationRow
 from dive.pki import PkiError, service_certificate_paths
 from dive.pki.ca import ca_certificate_path
@@ -156,7 +156,7 @@ def ports_free_row(home: Path, environ: Mapping[str, str], codes: Sequence[str])
             if catalog.supervisor_program(code, service) in running:
                 continue
             port = catalog.port(code, service, shift=shift)
-            if _can_bind(port):
+            if can_bind_port(port):
                 free += 1
             else:
                 busy.append(f"{port} ({service} of {code.upper()})")
@@ -165,16 +165,6 @@ def ports_free_row(home: Path, environ: Mapping[str, str], codes: Sequence[str])
             "ports.free", None, "FAIL", f"held by a process that is not ours: {', '.join(busy)}", "stop that process"
         )
     return ValidationRow("ports.free", None, "OK", f"the {free} ports of stopped or undeployed services are free")
-
-
-def _can_bind(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
 
 
 def certificates_row(home: Path, facts: Sequence[InstanceFacts]) -> ValidationRow:

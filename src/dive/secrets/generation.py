@@ -17,6 +17,7 @@ from dive.secrets.errors import SecretInsecureError
 from dive.secrets.provider import SecretsProvider
 
 __all__ = [
+    "SHARED_ORCHESTRATION_READER_PASSWORD",
     "SHARED_TEST_USER_PASSWORD",
     "SecretSpec",
     "ensure_secrets",
@@ -31,6 +32,8 @@ __all__ = [
 Kind = Literal["password", "token", "key", "totp"]
 
 SHARED_TEST_USER_PASSWORD: Final = "_shared/test-user-password"
+# PostgreSQL only: role `dive_orchestration_reader`, delivered inside the api's DIVE_ORCH_DATABASE_URL (§12.1).
+SHARED_ORCHESTRATION_READER_PASSWORD: Final = "_shared/orchestration-reader-password"
 _SYMBOLS: Final = "-_.~!*+"
 _PASSWORD_ALPHABET: Final = string.ascii_letters + string.digits + _SYMBOLS
 _CLASSES: Final = (string.ascii_lowercase, string.ascii_uppercase, string.digits, _SYMBOLS)

@@ -4,7 +4,8 @@ deployed concurrently (§13.2 "Concurrent different spokes"), each instance in i
 
 Runs when DIVE_TEST_DATABASE_URL names the test server (its role may create databases and roles) and the Redis of
 DIVE_TEST_REDIS_URL answers; uses Redis db 15. The server is shared with other tests: only `dive_usa`, `dive_fra`,
-`dive_deu`, `orchestration` and their roles are created or dropped, and only the keys of those three prefixes."""
+`dive_deu`, `orchestration` and their roles (`dive_orchestration_reader` for `orchestration`) are created or
+dropped, and only the keys of those three prefixes."""
 
 from __future__ import annotations
 
@@ -38,6 +39,7 @@ SEED_COUNT: Final = "20"
 FAST_BACKOFF: Final = {"DIVE_VERIFY_BACKOFF": "1,2,4"}
 DEFAULT_TEST_REDIS_URL: Final = "redis://127.0.0.1:6379/15"
 # The machine is shared with other test runs; give slow starts room instead of failing on the default gates (§3.4).
+READER_ROLE: Final = "dive_orchestration_reader"
 HEALTH_TIMEOUTS: Final = {f"DIVE_HEALTH_TIMEOUT_{service.upper()}": "120" for service in catalog.SERVICES}
 
 
@@ -143,8 +145,8 @@ def _remove_leftovers(server_url: str, redis_url: str) -> None:
     """A crashed earlier run may have left our databases, roles or keys; drop exactly those."""
     for name in [*(f"dive_{code}" for code in CODES), "orchestration"]:
         _sql(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    for code in CODES:
-        _sql(server_url, f'DROP ROLE IF EXISTS "dive_{code}"')
+    for role in [*(f"dive_{code}" for code in CODES), READER_ROLE]:
+        _sql(server_url, f'DROP ROLE IF EXISTS "{role}"')
     keys = _our_keys(redis_url)
     if keys:
         redis.Redis.from_url(redis_url).delete(*keys)
@@ -274,6 +276,19 @@ def test_services_get_the_instance_database_as_its_role_and_the_redis_prefix(dep
     assert LocalKeystore(deployed.deployment.home).get("fra/db-password") is not None
 
 
+def test_hub_api_reads_the_orchestration_db_as_the_read_only_role_not_the_server_role(deployed: Deployed, servers):
+    server_url, _redis_url = servers
+    config = json.loads((deployed.deployment.home / "instances" / "usa" / "config.json").read_text())
+    orchestration = make_url(
+        config["programs"][catalog.supervisor_program("usa", "api")]["environment"]["DIVE_ORCH_DATABASE_URL"]
+    )
+    assert (orchestration.username, orchestration.database) == (READER_ROLE, "orchestration")
+    assert orchestration.username != make_url(server_url).username and orchestration.password == "***"
+    tls = ssl.create_default_context(cafile=str(deployed.deployment.home / "pki" / "bundle.pem"))
+    metrics = httpx.get(f"{_url(deployed.deployment, 'usa', 'api')}/metrics", verify=tls, timeout=10).text
+    assert 'dive_deployment_state{instance_code="USA",state="COMPLETE"} 1.0' in metrics  # the role can read
+
+
 def test_hub_verify_checks_redis_with_a_ping(deployed: Deployed):
     answer = deployed.deployment.run("hub", "verify", "--json")
     checks = {check["id"]: check for check in json.loads(answer.stdout)["checks"]}
@@ -325,6 +340,7 @@ def test_nuke_all_leaves_no_database_role_key_process_or_port(deployed: Deployed
     assert answer.returncode == 0, answer.stdout + answer.stderr[-2000:]
     assert "nothing left behind" in answer.stdout
     assert _our_databases(server_url) == set() and _our_roles(server_url) == set()
+    assert _sql(server_url, "SELECT 1 FROM pg_roles WHERE rolname = %s", READER_ROLE) == []
     assert _our_keys(redis_url) == []
     assert _processes_of(deployment.home) == [] and not deployment.home.exists()
     ports = [catalog.port(code, service, shift=deployment.shift) for code in CODES for service in catalog.SERVICES]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from dive.orchestration.deploy.instance import instance_facts
+from dive.secrets import LocalKeystore
 from dive.secrets.generation import ensure_secrets
 
 
@@ -29,8 +30,10 @@ def test_hub_api_exports_the_embedded_orchestration_database(tmp_path: Path) -> 
 
 def test_hub_api_on_postgresql_exports_the_orchestration_database_of_that_server(tmp_path: Path) -> None:
     rendered = _orchestration_environment(tmp_path, "usa", DIVE_DATABASE_URL="postgresql://admin@db:5432/postgres")
+    password = LocalKeystore(tmp_path).get("_shared/orchestration-reader-password")
 
-    assert rendered["api"]["DIVE_ORCH_DATABASE_URL"] == "postgresql://admin@db:5432/orchestration"
+    expected = f"postgresql+psycopg://dive_orchestration_reader:{password}@db:5432/orchestration"  # not `admin`
+    assert rendered["api"]["DIVE_ORCH_DATABASE_URL"] == expected
 
 
 def test_spoke_api_exports_only_on_a_home_without_a_hub(tmp_path: Path) -> None:

@@ -217,6 +217,11 @@ def _verify(fed: LocalFederation, code: str, http: httpx.Client, report: Report)
         on_retry=on_retry,
         sleep=time.sleep,
     )
+    return require_verified(result, code)
+
+
+def require_verified(result: VerifyReport, code: str) -> VerifyReport:
+    """C8's exit criterion: every check passed, else a phase error naming the first failures and their remedy."""
     if not result.ok:
         failed = [o for o in result.outcomes.values() if o.status == "fail"]
         raise PhaseError(

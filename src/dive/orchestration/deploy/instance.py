@@ -16,11 +16,17 @@ from dive.domain.coi import COI_MEMBERS
 from dive.orchestration import runtime
 from dive.orchestration.crash import hooks_enabled
 from dive.orchestration.database import orchestration_url
+from dive.orchestration.deploy.orchestration_reader import orchestration_reader_url
 from dive.orchestration.deploy.redis_keys import instance_prefix, redis_server_url, safe_redis_url
 from dive.orchestration.errors import UsageError
 from dive.orchestration.supervisor_config import ProgramSpec
 from dive.secrets import LocalKeystore, SecretsProvider
-from dive.secrets.generation import SecretSpec, instance_secrets, secrets_for_service
+from dive.secrets.generation import (
+    SHARED_ORCHESTRATION_READER_PASSWORD,
+    SecretSpec,
+    instance_secrets,
+    secrets_for_service,
+)
 from dive.seed import AccountSpec, test_accounts
 from dive.store import safe_url
 from dive.store.instance_url import db_password_path, deployment_database_url, postgres_server_url
@@ -164,6 +170,8 @@ class InstanceFacts:
         specs = instance_secrets(self.code, totp_users=totp, test_users=self.with_test_users)
         if self.postgres_server_url:  # §9.2: delivered inside DIVE_DATABASE_URL, not as a DIVE_SECRET_ variable
             specs.append(SecretSpec(db_password_path(self.code), "password", 24, ()))
+            if self.exports_deployment_metrics:  # delivered inside the api's DIVE_ORCH_DATABASE_URL
+                specs.append(SecretSpec(SHARED_ORCHESTRATION_READER_PASSWORD, "password", 24, ()))
         return specs
 
     @property
@@ -190,8 +198,14 @@ class InstanceFacts:
         if not self.is_hub:
             extra["DIVE_HUB_API_URL"] = _catalog_url(catalog.HUB, "api", self.host, self.shift)
         if service == "api" and self.exports_deployment_metrics:
-            extra |= {"DIVE_ORCH_EXPORT": "1", "DIVE_ORCH_DATABASE_URL": orchestration_url(self.home, self.environ)}
+            extra |= {"DIVE_ORCH_EXPORT": "1", "DIVE_ORCH_DATABASE_URL": self.orchestration_reader_url}
         return extra
+
+    @property
+    def orchestration_reader_url(self) -> str:
+        """The orchestration DB as the api reads it: read-only role on PostgreSQL, never the server role (§12.1)."""
+        password = self.secrets.get(SHARED_ORCHESTRATION_READER_PASSWORD) if self.postgres_server_url else None
+        return orchestration_reader_url(self.home, self.environ, password)
 
     @property
     def exports_deployment_metrics(self) -> bool:

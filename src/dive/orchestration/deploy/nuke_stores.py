@@ -1,6 +1,6 @@
 """What `nuke` removes from the shared servers (spec/orchestration.md §10): database and role `dive_<c>` and the keys
-`dive:<c>:*` of each removed instance, and with the hub the `orchestration` database. Only the instances this home
-knows are touched, so other deployments (and other test runs) on the same servers keep theirs."""
+`dive:<c>:*` of each removed instance, and with the hub the `orchestration` database and its read-only role. Only the
+instances this home knows are touched, so other deployments (and other test runs) on the same servers keep theirs."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from dive.orchestration.database import ORCHESTRATION_DATABASE
+from dive.orchestration.deploy.orchestration_reader import ORCHESTRATION_READER_ROLE
 from dive.orchestration.deploy.postgres import database_exists, drop_database, drop_role, role_exists
 from dive.orchestration.deploy.redis_keys import delete_instance_keys, has_instance_keys, redis_server_url
 from dive.orchestration.errors import PhaseError
@@ -32,8 +33,8 @@ def remove_stores(environ: Mapping[str, str], codes: Sequence[str], *, orchestra
     databases = [instance_database_name(code) for code in codes] + ([ORCHESTRATION_DATABASE] if orchestration else [])
     for name in databases if server else []:
         removed.databases += _attempt(removed, f"database {name}", lambda n=name: drop_database(server, n))
-        if name != ORCHESTRATION_DATABASE:
-            _attempt(removed, f"role {name}", lambda n=name: drop_role(server, n))
+        role = ORCHESTRATION_READER_ROLE if name == ORCHESTRATION_DATABASE else name  # granted there only
+        _attempt(removed, f"role {role}", lambda r=role: drop_role(server, r))
     for code in codes if cache else []:
         removed.keys += _attempt(removed, f"Redis keys dive:{code}:*", lambda c=code: delete_instance_keys(cache, c))
     return removed
@@ -46,9 +47,10 @@ def leftover_stores(environ: Mapping[str, str], codes: Sequence[str], *, orchest
     if server:
         names = [instance_database_name(code) for code in codes]
         databases = names + ([ORCHESTRATION_DATABASE] if orchestration else [])
+        roles = names + ([ORCHESTRATION_READER_ROLE] if orchestration else [])
         try:
             remaining += [f"database {name}" for name in databases if database_exists(server, name)]
-            remaining += [f"role {name}" for name in names if role_exists(server, name)]
+            remaining += [f"role {name}" for name in roles if role_exists(server, name)]
         except StoreError as exc:
             remaining.append(f"PostgreSQL not checked: {exc.message}")
     if cache:

@@ -5,13 +5,13 @@ from __future__ import annotations
 import importlib.util
 import os
 import shutil
-import socket
 import sqlite3
 from typing import Final
 
 from dive.orchestration import runtime
 from dive.orchestration.deploy.instance import InstanceFacts
 from dive.orchestration.errors import PhaseError
+from dive.orchestration.liveness import can_bind_port
 
 __all__ = ["REQUIRED_MODULES", "run_preflight"]
 
@@ -65,7 +65,7 @@ def _check_ports(facts: InstanceFacts) -> list[int]:
     for service in facts.services:
         port = facts.port(service)
         program = f"{'hub' if facts.is_hub else facts.code}-{service}"
-        if program not in ours and not _is_free(port):
+        if program not in ours and not can_bind_port(port):
             raise PhaseError(
                 "preflight_port_in_use",
                 f"port {port} ({service} of {facts.display}) is held by a process that is not ours",
@@ -80,13 +80,3 @@ def _running_programs(facts: InstanceFacts) -> set[str]:
     if not supervisor.is_running():
         return set()
     return {row.program for row in supervisor.process_table() if row.state == "RUNNING"}
-
-
-def _is_free(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True

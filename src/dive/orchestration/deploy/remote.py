@@ -408,13 +408,4 @@ def _verify(
         on_retry=on_retry,
         sleep=time.sleep,
     )
-    if not result.ok:
-        failed = [o for o in result.outcomes.values() if o.status == "fail"]
-        raise PhaseError(
-            "fed_verify_failed",
-            f"federation verify {result.passed}/{result.total}: "
-            + "; ".join(f"{o.id}: {o.detail}" for o in failed[:4]),
-            {"failed": [o.id for o in failed]},
-            remediation=failed[0].remediation or f"dive federation verify {code.upper()}",
-        )
-    return result
+    return same_host.require_verified(result, code)

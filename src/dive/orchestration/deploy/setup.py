@@ -12,6 +12,7 @@ from dive import catalog
 from dive.kas.errors import KasError
 from dive.kas.key_store import KasKeyStore
 from dive.orchestration.deploy.instance import InstanceFacts
+from dive.orchestration.deploy.orchestration_reader import provision_orchestration_reader
 from dive.orchestration.deploy.postgres import provision_instance_database
 from dive.orchestration.deploy.seeding import remember_seed_options
 from dive.orchestration.errors import PhaseError
@@ -95,6 +96,8 @@ def run_database(facts: InstanceFacts) -> str:
     try:
         provisioned = provision_instance_database(facts)  # PostgreSQL: role and database dive_<c> (§1.2)
         status = ensure_schema(facts.database_url, lock_dir=facts.home / "locks")
+        if facts.exports_deployment_metrics:  # after the orchestration migrations, which run before any lock
+            provisioned = "; ".join(filter(None, [provisioned, provision_orchestration_reader(facts)]))
         key = open_instance_key_store(facts).ensure_active_key()
     except (StoreError, KasError) as exc:
         raise PhaseError(exc.code, str(exc)) from exc
