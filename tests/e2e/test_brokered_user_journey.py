@@ -6,8 +6,6 @@ hub token: federated search over USA and FRA, an allowed SECRET document opened,
 
 from __future__ import annotations
 
-import base64
-import os
 import ssl
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -21,10 +19,10 @@ from joserfc.jwk import KeySet
 from dive.seed.documents import seed_label
 from harness import ServiceProcess, pick_free_port, start_service
 from integration.api.deployment import AS_OF, register_partner, seed, start_api, start_kas
+from partner_idp import admin_client, fast_idp_environment
 
 from .browser import BrokeredLogin, sign_in_through_partner
 
-ADMIN_PASSWORD = "Admin-pass-1234567!"
 PASSWORD = "Test-user-pass-123!"
 HUB_REALM, FRA_REALM = "dive-v3-broker-usa", "dive-v3-broker-fra"
 WEB_SECRET, FEDERATION_SECRET = "web-secret-" + "w" * 30, "federation-secret-" + "f" * 30
@@ -43,20 +41,6 @@ class Coalition:
     otp_secret: str
 
 
-def _idp_env(code: str) -> dict[str, str]:
-    key = base64.urlsafe_b64encode(os.urandom(32)).decode().rstrip("=")
-    return {f"DIVE_SECRET_{code}_DATA_PROTECTION_KEY": key, f"DIVE_SECRET_{code}_IDP_ADMIN_PASSWORD": ADMIN_PASSWORD,
-            "DIVE_IDP_ARGON2_TIME_COST": "1", "DIVE_IDP_ARGON2_MEMORY_KIB": "1024"}  # fmt: skip
-
-
-def _admin(base: str, ca: ssl.SSLContext) -> httpx.Client:
-    with httpx.Client(verify=ca) as client:
-        token = client.post(f"{base}/realms/master/protocol/openid-connect/token",
-                            data={"grant_type": "password", "client_id": "admin-cli", "username": "admin",
-                                  "password": ADMIN_PASSWORD}).json()["access_token"]  # fmt: skip
-    return httpx.Client(verify=ca, base_url=base, headers={"Authorization": f"Bearer {token}"})
-
-
 def _configure_fra(fra: str, hub: str, ca: ssl.SSLContext, otp_secret: str) -> None:
     user = {"username": USER, "email": "trois@defense.gouv.fr",
             "attributes": {"uniqueID": [USER], "clearance": ["SECRET DEFENSE"], "countryOfAffiliation": ["FRA"],
@@ -66,7 +50,7 @@ def _configure_fra(fra: str, hub: str, ca: ssl.SSLContext, otp_secret: str) -> N
     realm = {"realm": FRA_REALM, "enabled": True, "users": [user],
              "clients": [{"clientId": HUB_REALM, "secret": FEDERATION_SECRET,
                           "redirectUris": [f"{hub}/realms/{HUB_REALM}/broker/fra-idp/endpoint"]}]}  # fmt: skip
-    with _admin(fra, ca) as admin:
+    with admin_client(fra, ca) as admin:
         assert admin.post("/admin/realms", json=realm).status_code == 201
 
 
@@ -85,7 +69,7 @@ def _configure_hub(hub: str, fra: str, ca: ssl.SSLContext) -> None:
              "clients": [{"clientId": HUB_REALM, "secret": WEB_SECRET, "redirectUris": [WEB_REDIRECT],
                           "attributes": {"pkce.code.challenge.method": "S256",
                                          "dive.audiences": "dive-v3-api,dive-v3-kas"}}]}  # fmt: skip
-    with _admin(hub, ca) as admin:
+    with admin_client(hub, ca) as admin:
         assert admin.post("/admin/realms", json=realm).status_code == 201
 
 
@@ -98,7 +82,7 @@ def coalition(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Coalition]:
     try:
         ports = {code: pick_free_port() for code in ("usa", "fra")}
         for code, port in ports.items():
-            env = _idp_env(code.upper())
+            env = fast_idp_environment(code.upper())
             started.append(start_service("idp", code, home=home, env=env, port=port, timeout_s=60))
         hub, fra = (f"https://localhost:{ports[code]}" for code in ("usa", "fra"))
         ca = ssl.create_default_context(cafile=str(started[0].ca_bundle))

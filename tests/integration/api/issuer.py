@@ -6,11 +6,9 @@ The real idp is not needed: the api and the KAS only see a trusted issuer with a
 from __future__ import annotations
 
 import json
-import ssl
-import threading
 import time
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +16,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from joserfc import jws
 from joserfc.jwk import RSAKey
 
-from dive.pki import ensure_service_certificate
-from harness import pick_free_port
+from partner_idp import serve_jwks
 
 KID = "api-test-kid"
 
@@ -61,25 +58,7 @@ def sign(claims: dict[str, Any], key: rsa.RSAPrivateKey, *, kid: str = KID, alg:
 
 def start_issuer(home: Path, code: str) -> tuple[Issuer, ThreadingHTTPServer]:
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    cert, cert_key = ensure_service_certificate(home, code.lower(), "idp", "localhost")
-    jwks = json.dumps({"keys": [{**RSAKey.import_key(key.public_key()).as_dict(), "kid": KID, "use": "sig"}]})
     hits: list[str] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            hits.append(self.path)
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.end_headers()
-            self.wfile.write(jwks.encode())
-
-        def log_message(self, format: str, *args: object) -> None:
-            return
-
-    server = ThreadingHTTPServer(("127.0.0.1", pick_free_port()), Handler)
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(cert, cert_key)
-    server.socket = context.wrap_socket(server.socket, server_side=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    server = serve_jwks(home, code, key, KID, hits)
     url = f"https://localhost:{server.server_address[1]}/realms/dive-v3-broker-{code.lower()}"
     return Issuer(url=url, code=code.upper(), key=key, jwks_hits=hits), server

@@ -3,9 +3,7 @@ The browser is an httpx client following the redirects by hand over verified HTT
 
 from __future__ import annotations
 
-import base64
 import html
-import os
 import re
 import ssl
 import time
@@ -22,8 +20,8 @@ from joserfc import jwt
 from joserfc.jwk import KeySet
 
 from harness import pick_free_port, start_service
+from partner_idp import admin_client, fast_idp_environment
 
-ADMIN_PASSWORD = "Admin-pass-1234567!"
 PASSWORD = "Test-user-pass-123!"
 HUB_REALM, FRA_REALM = "dive-v3-broker-usa", "dive-v3-broker-fra"
 WEB_SECRET, FEDERATION_SECRET = "web-secret-" + "w" * 30, "federation-secret-" + "f" * 30
@@ -39,22 +37,8 @@ class Pair:
     otp_secret: str
 
 
-def _env(code: str) -> dict[str, str]:
-    key = base64.urlsafe_b64encode(os.urandom(32)).decode().rstrip("=")
-    return {f"DIVE_SECRET_{code}_DATA_PROTECTION_KEY": key, f"DIVE_SECRET_{code}_IDP_ADMIN_PASSWORD": ADMIN_PASSWORD,
-            "DIVE_IDP_ARGON2_TIME_COST": "1", "DIVE_IDP_ARGON2_MEMORY_KIB": "1024"}  # fmt: skip
-
-
-def _admin(base: str, ca: ssl.SSLContext) -> httpx.Client:
-    with httpx.Client(verify=ca) as client:
-        token = client.post(f"{base}/realms/master/protocol/openid-connect/token",
-                            data={"grant_type": "password", "client_id": "admin-cli", "username": "admin",
-                                  "password": ADMIN_PASSWORD}).json()["access_token"]  # fmt: skip
-    return httpx.Client(verify=ca, base_url=base, headers={"Authorization": f"Bearer {token}"})
-
-
 def _configure_fra(base: str, hub: str, ca: ssl.SSLContext, otp_secret: str) -> None:
-    with _admin(base, ca) as admin:
+    with admin_client(base, ca) as admin:
         users = [
             {"username": "testuser-fra-1", "email": "un@defense.gouv.fr",
              "attributes": {"uniqueID": ["testuser-fra-1"], "clearance": ["NON PROTEGE"],
@@ -92,7 +76,7 @@ def _configure_hub(base: str, fra: str, ca: ssl.SSLContext) -> None:
              "clients": [{"clientId": HUB_REALM, "secret": WEB_SECRET, "redirectUris": [WEB_REDIRECT],
                           "attributes": {"pkce.code.challenge.method": "S256",
                                          "dive.audiences": "dive-v3-api,dive-v3-kas"}}]}  # fmt: skip
-    with _admin(base, ca) as admin:
+    with admin_client(base, ca) as admin:
         assert admin.post("/admin/realms", json=realm).status_code == 201
 
 
@@ -101,8 +85,10 @@ def pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pair]:
     home = Path(tmp_path_factory.mktemp("broker-home"))
     hub_port, fra_port = pick_free_port(), pick_free_port()
     with (
-        start_service("idp", "usa", home=home, env=_env("USA"), port=hub_port, timeout_s=60) as hub_process,
-        start_service("idp", "fra", home=home, env=_env("FRA"), port=fra_port, timeout_s=60),
+        start_service(
+            "idp", "usa", home=home, env=fast_idp_environment("USA"), port=hub_port, timeout_s=60
+        ) as hub_process,
+        start_service("idp", "fra", home=home, env=fast_idp_environment("FRA"), port=fra_port, timeout_s=60),
     ):
         hub, fra = f"https://localhost:{hub_port}", f"https://localhost:{fra_port}"
         ca = ssl.create_default_context(cafile=str(hub_process.ca_bundle))
@@ -209,7 +195,7 @@ def test_replayed_partner_code_at_the_broker_endpoint_is_rejected(pair):
 
 @pytest.mark.slow
 def test_partner_key_rotation_is_picked_up_through_a_jwks_refresh_on_unknown_kid(pair):
-    with _admin(pair.fra, pair.ca) as fra_admin:
+    with admin_client(pair.fra, pair.ca) as fra_admin:
         assert fra_admin.post(f"/admin/realms/{FRA_REALM}/dive/rotate-keys").status_code == 200
     time.sleep(10.5)  # the hub refreshes a partner JWKS at most once per 10 s (§A.8 step 4)
     verifier = pyotp.random_base32(64)
@@ -228,7 +214,7 @@ def test_deleting_the_identity_provider_ends_the_sessions_of_its_users(pair):
         tokens = client.post(token_url, data={"grant_type": "authorization_code", "code": code,
                                               "redirect_uri": WEB_REDIRECT, "code_verifier": verifier},
                              auth=(HUB_REALM, WEB_SECRET)).json()  # fmt: skip
-        with _admin(pair.hub, pair.ca) as hub_admin:
+        with admin_client(pair.hub, pair.ca) as hub_admin:
             deleted = hub_admin.delete(f"/admin/realms/{HUB_REALM}/identity-provider/instances/fra-idp")
             assert deleted.status_code == 204
             users = hub_admin.get(f"/admin/realms/{HUB_REALM}/users", params={"search": "fra-idp."}).json()

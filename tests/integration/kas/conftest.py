@@ -9,14 +9,11 @@ from __future__ import annotations
 
 import json
 import os
-import ssl
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -25,10 +22,10 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from joserfc import jws
 from joserfc.jwk import RSAKey
 
-from dive.pki import ensure_service_certificate
 from dive.store import FederationRegistryRepository, create_engine_for, instance_database_url, writer_session_factory
 from dive.store.models import FederationSpoke
-from harness import ServiceProcess, pick_free_port, start_service
+from harness import ServiceProcess, start_service
+from partner_idp import serve_jwks
 
 INTEROP = Path(os.environ.get("DIVE_INTEROP_DIR") or Path(__file__).resolve().parents[3] / ".." / "shared" / "interop")
 GOLDEN = INTEROP / "opentdf-golden"
@@ -64,29 +61,6 @@ class Issuer:
 
 def sign(claims: dict[str, Any], key: rsa.RSAPrivateKey, *, kid: str, alg: str = "RS256") -> str:
     return jws.serialize_compact({"alg": alg, "kid": kid, "typ": "JWT"}, json.dumps(claims), RSAKey.import_key(key))
-
-
-def _jwks_server(home: Path, issuer_key: rsa.RSAPrivateKey, kid: str, hits: list[str]) -> ThreadingHTTPServer:
-    cert, key = ensure_service_certificate(home, "fra", "idp", "localhost")
-    jwks = json.dumps({"keys": [{**RSAKey.import_key(issuer_key.public_key()).as_dict(), "kid": kid, "use": "sig"}]})
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            hits.append(self.path)
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.end_headers()
-            self.wfile.write(jwks.encode())
-
-        def log_message(self, format: str, *args: object) -> None:
-            return
-
-    server = ThreadingHTTPServer(("127.0.0.1", pick_free_port()), Handler)
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(cert, key)
-    server.socket = context.wrap_socket(server.socket, server_side=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server
 
 
 def _dive(home: Path, *args: str) -> None:
@@ -138,7 +112,7 @@ def kas_deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KasDepl
     )
     issuer_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     hits: list[str] = []
-    server = _jwks_server(home, issuer_key, "test-kid-1", hits)
+    server = serve_jwks(home, "fra", issuer_key, "test-kid-1", hits)
     base = f"https://localhost:{server.server_address[1]}"
     issuer = Issuer(url=f"{base}/realms/dive-v3-broker-fra", key=issuer_key, jwks_hits=hits)
     _register_partner(home, issuer.url, f"{base}/jwks")
