@@ -36,6 +36,7 @@ __all__ = [
 
 CLEAN_LOCKS_SCHEMA: Final = "dive.clean-locks/1"
 TERMINATE_GRACE_S: Final = 10.0  # §6.4: SIGTERM, wait 10 s, then SIGKILL
+RELEASE_WAIT_S: Final = 5.0  # how long a terminated holder's guard may take to be released
 _EXIT_POLL_S: Final = 0.2
 _COMMAND: Final = "spoke clean-locks"
 
@@ -89,7 +90,8 @@ def _clean(engine: Engine, home: Path, code: str, *, force: bool) -> LockCleanin
         terminate_holder(engine, holder, deploy_lock_name(code))
         if not holder.is_alive():
             _close_forced(engine, code, holder)
-        lock, result = _try_guard(engine, home, code), "forced"
+        # PostgreSQL ends the dead holder's session (and its advisory lock) a moment after the process exits.
+        lock, result = _try_guard(engine, home, code, wait_s=RELEASE_WAIT_S), "forced"
     if lock is None:
         return LockCleaning(code=code, result="held", holder=holder)
     with lock:
@@ -98,10 +100,10 @@ def _clean(engine: Engine, home: Path, code: str, *, force: bool) -> LockCleanin
     return LockCleaning(code=code, result=result, holder=holder, interrupted_runs=recovery.interrupted_runs)
 
 
-def _try_guard(engine: Engine, home: Path, code: str) -> DeployLock | None:
+def _try_guard(engine: Engine, home: Path, code: str, *, wait_s: float = 0.0) -> DeployLock | None:
     """Taking the lock closes the holder's row `stale` with LOCK_STALE_CLEANED (§6.2); a live holder keeps it."""
     try:
-        return acquire_deploy_lock(engine, home, code, run_id=None, command=_COMMAND)
+        return acquire_deploy_lock(engine, home, code, run_id=None, command=_COMMAND, wait_s=wait_s)
     except LockHeldError:
         return None
 

@@ -127,6 +127,14 @@ def test_a_spoke_deploy_adds_its_targets_to_the_running_prometheus(hub: Deployme
     assert series["metric"]["instance"] == hub_api and "exported_instance_code" not in series["metric"]
 
 
+def test_nuking_the_spoke_removes_its_targets_from_the_running_prometheus(hub: Deployment, prometheus: str):
+    nuked = hub.run("nuke", "spoke", "fra", "--confirm")
+
+    assert nuked.returncode == 0, nuked.stdout + nuked.stderr
+    assert '"FRA"' not in (hub.home / "monitoring" / "prometheus.yml").read_text()
+    _poll(lambda: _targets_up(hub, {"USA"}), "FRA's targets gone")
+
+
 def test_monitoring_down_stops_prometheus(hub: Deployment, prometheus: str):
     down = hub.run("monitoring", "down")
 

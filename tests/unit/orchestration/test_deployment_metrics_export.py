@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from sqlalchemy.engine import make_url
+
 from dive.orchestration.deploy.instance import instance_facts
 from dive.secrets import LocalKeystore
 from dive.secrets.generation import ensure_secrets
@@ -32,8 +34,9 @@ def test_hub_api_on_postgresql_exports_the_orchestration_database_of_that_server
     rendered = _orchestration_environment(tmp_path, "usa", DIVE_DATABASE_URL="postgresql://admin@db:5432/postgres")
     password = LocalKeystore(tmp_path).get("_shared/orchestration-reader-password")
 
-    expected = f"postgresql+psycopg://dive_orchestration_reader:{password}@db:5432/orchestration"  # not `admin`
-    assert rendered["api"]["DIVE_ORCH_DATABASE_URL"] == expected
+    url = make_url(rendered["api"]["DIVE_ORCH_DATABASE_URL"])  # the password may be percent-encoded in the URL
+    assert (url.drivername, url.host, url.port, url.database) == ("postgresql+psycopg", "db", 5432, "orchestration")
+    assert (url.username, url.password) == ("dive_orchestration_reader", password)  # not `admin`
 
 
 def test_spoke_api_exports_only_on_a_home_without_a_hub(tmp_path: Path) -> None:

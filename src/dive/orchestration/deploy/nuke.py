@@ -30,6 +30,7 @@ from dive.orchestration.deploy.unregister import remove_spoke_from_hub
 from dive.orchestration.errors import PreconditionError
 from dive.orchestration.liveness import process_command_line
 from dive.orchestration.locks import DeployLock
+from dive.orchestration.monitoring import refresh_monitoring
 from dive.orchestration.supervisor_config import socket_path
 from dive.store import writer_session_factory
 from dive.store.models.orchestration import (
@@ -138,6 +139,8 @@ def nuke_instance(
         engine.dispose()
     if not keep_data:
         _remove_shared_data(report, facts, environ)
+    if (unrefreshed := refresh_monitoring(home, environ)) is not None:
+        report.remaining.append(unrefreshed)  # Prometheus would keep scraping the removed instance
     ports = [facts.port(service) for service in catalog.SERVICES]
     report.remaining += _leftovers(home, ports, paths=removed, group=catalog.supervisor_group(facts.code))
     if not keep_data:
