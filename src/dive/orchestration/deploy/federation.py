@@ -47,7 +47,17 @@ from dive.orchestration.phases import Check
 from dive.store import FederationRegistryRepository
 from dive.store.models.kas import KasRegistryKey
 
-__all__ = ["federation_check", "hub_api", "hub_preflight", "local_verify_target", "run_federation", "verify_link"]
+__all__ = [
+    "as_phase_error",
+    "federation_check",
+    "hub_api",
+    "hub_preflight",
+    "local_verify_target",
+    "require_verified",
+    "retried",
+    "run_federation",
+    "verify_link",
+]
 
 HUB: Final = catalog.HUB
 T = TypeVar("T")
@@ -92,7 +102,7 @@ def _hub_unreachable(reason: str) -> NoReturn:
 
 
 @contextmanager
-def _as_phase_error() -> Iterator[None]:
+def as_phase_error() -> Iterator[None]:
     """A federation failure fails the phase with the federation error's code (e.g. `fed_pending_approval`)."""
     try:
         yield
@@ -102,7 +112,7 @@ def _as_phase_error() -> Iterator[None]:
 
 def run_federation(facts: InstanceFacts, report: Report) -> str:
     """C3–C8 of CONFIGURATION (§4.4), recorded COMPLETED only after C8 passes."""
-    with _as_phase_error():
+    with as_phase_error():
         return _federate(facts, report)
 
 
@@ -115,7 +125,7 @@ def _federate(facts: InstanceFacts, report: Report) -> str:
         changes = ensure_realm_half(fed.side(code, http), fed.partner(HUB), secret, http)
         hub, credential = hub_api(fed, http)
         report("C5 registration at the hub")
-        metadata = _retried(hub.metadata, report)
+        metadata = retried(hub.metadata, report)
         kas = _register_kas(facts, hub, credential, report)
         approval = _register(facts, hub, credential, report)
         changes += _link_hub_half(fed, code, secret, http)
@@ -123,7 +133,7 @@ def _federate(facts: InstanceFacts, report: Report) -> str:
         with instance_session(facts.database_url) as session:
             sync_hub_record(session, code, metadata)
         report("C7 KAS registry")
-        servers = _retried(lambda: hub.kas_registry(credential), report)
+        servers = retried(lambda: hub.kas_registry(credential), report)
         with instance_session(facts.database_url) as session:
             synced = sync_kas_registry(session, code, servers)
         report("C8 federation verification")
@@ -137,7 +147,7 @@ def _federate(facts: InstanceFacts, report: Report) -> str:
 def verify_link(facts: InstanceFacts, report: Report) -> str:
     """VERIFICATION of a federated spoke (§4.4 #6): `federation verify CODE` with backoff; `PhaseError` on failure."""
     fed = LocalFederation(facts.home, facts.environ)
-    with _as_phase_error(), fed.http() as http:
+    with as_phase_error(), fed.http() as http:
         verified = _verify(fed, facts.code, http, report)
     return f"federation verify {verified.passed}/{verified.total} ({verified.attempts} attempt(s))"
 
@@ -149,12 +159,12 @@ def _register_kas(facts: InstanceFacts, hub: HubApi, credential: HubCredential, 
         rows = session.scalars(select(KasRegistryKey).where(KasRegistryKey.kas_id == kas_id)).all()
         keys = [{"kid": k.kid, "alg": k.algorithm, "publicKey": k.public_key_pem, "fingerprint": k.fingerprint,
                  "status": k.status} for k in rows]  # fmt: skip
-    listed = {str(s.get("kasId")): s for s in _retried(lambda: hub.kas_registry(credential), report)}
+    listed = {str(s.get("kasId")): s for s in retried(lambda: hub.kas_registry(credential), report)}
     served = {(k.get("kid"), k.get("fingerprint")) for k in (listed.get(kas_id) or {}).get("publicKeys") or []}
     if served == {(k["kid"], k["fingerprint"]) for k in keys}:
         return f"{kas_id} already at the hub"
     body = {"kasId": kas_id, "instanceCode": facts.display, "kasUrl": facts.kas_url, "publicKeys": keys}
-    _retried(lambda: hub.register_kas(body, credential), report)
+    retried(lambda: hub.register_kas(body, credential), report)
     return f"{kas_id} registered at the hub"
 
 
@@ -171,7 +181,7 @@ def _register(facts: InstanceFacts, hub: HubApi, credential: HubCredential, repo
         version=_version(),
         approve=not facts.production,  # local hub (same DIVE_HOME): auto-approval (§8.2, CONSISTENCY #13)
     )
-    registration = _retried(lambda: register_spoke(hub, request, credential), report)
+    registration = retried(lambda: register_spoke(hub, request, credential), report)
     if registration.spoke_token:
         facts.secrets.put(f"{facts.code}/spoke-token", registration.spoke_token, overwrite=True)
     record: dict[str, Any] = dict(registration.record)
@@ -289,7 +299,7 @@ def _approval_timeout(facts: InstanceFacts) -> float:
     return float(facts.environ.get("DIVE_APPROVAL_TIMEOUT_S") or 0)
 
 
-def _retried(operation: Callable[[], T], report: Report) -> T:
+def retried(operation: Callable[[], T], report: Report) -> T:
     """§7.1: 5 attempts, `min(8 s, 0.5 s × 2^(k-1))` ±20 % apart, for unreachable peers and 429/502/503/504."""
     attempt = 1
     while True:

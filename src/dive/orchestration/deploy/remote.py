@@ -84,7 +84,7 @@ def run_federation(facts: InstanceFacts, report: Report) -> str:
     remote = remote_hub(facts)
     if remote is None:
         return same_host.run_federation(facts, report)
-    with _as_phase_error():
+    with same_host.as_phase_error():
         return _federate(facts, remote, report)
 
 
@@ -94,7 +94,7 @@ def verify_link(facts: InstanceFacts, report: Report) -> str:
     if remote is None:
         return same_host.verify_link(facts, report)
     fed = LocalFederation(facts.home, facts.environ)
-    with _as_phase_error(), fed.http() as http:
+    with same_host.as_phase_error(), fed.http() as http:
         hub = HubApi(remote.api_url, http)
         verified = _verify(facts, fed, hub, hub_partner(hub.metadata()), http, report)
     return f"federation verify {verified.passed}/{verified.total} ({verified.attempts} attempt(s))"
@@ -129,14 +129,6 @@ def federation_check(facts: InstanceFacts) -> Check:
     if missing:
         return Check(False, f"link objects missing in {facts.realm}: {', '.join(missing)}")
     return Check(True, f"{facts.display} approved at {remote.api_url}; its half of the links in place")
-
-
-@contextmanager
-def _as_phase_error() -> Iterator[None]:
-    try:
-        yield
-    except FederationError as exc:
-        raise PhaseError(exc.code, exc.message, exc.detail, remediation=exc.remediation) from exc
 
 
 def _hub_unreachable(reason: str, remediation: str) -> NoReturn:
@@ -223,7 +215,7 @@ def _federate(facts: InstanceFacts, remote: RemoteHub, report: Report) -> str:
     trusted = _trust_hub(facts, remote)
     with fed.http() as http:
         hub = HubApi(remote.api_url, http)
-        metadata = same_host._retried(hub.metadata, report)
+        metadata = same_host.retried(hub.metadata, report)
         hub_side = hub_partner(metadata)
         report("C3 pair secret")
         secret = fed.ensure_pair_secret(HUB, code)
@@ -236,7 +228,7 @@ def _federate(facts: InstanceFacts, remote: RemoteHub, report: Report) -> str:
         with instance_session(facts.database_url) as session:
             sync_hub_record(session, code, metadata)
         report("C7 KAS registry")
-        servers = same_host._retried(lambda: hub.kas_registry(credential), report)
+        servers = same_host.retried(lambda: hub.kas_registry(credential), report)
         with instance_session(facts.database_url) as session:
             synced = sync_kas_registry(session, code, servers)
         report("C8 federation verification")
@@ -280,8 +272,8 @@ def _enrol(
     except ValueError as exc:
         raise RegistrationError(str(exc), remediation=f"dive spoke authorize {facts.display} --out FILE") from exc
     with _refusals():
-        same_host._retried(lambda: hub.register_kas(_kas_body(facts), enrolment), report)
-        registration = same_host._retried(lambda: register_spoke(hub, _request(facts, secret), enrolment), report)
+        same_host.retried(lambda: hub.register_kas(_kas_body(facts), enrolment), report)
+        registration = same_host.retried(lambda: register_spoke(hub, _request(facts, secret), enrolment), report)
     if registration.spoke_token is None:
         raise RegistrationError(f"the hub issued no spoke token to {facts.display}; ask the hub operator")
     facts.secrets.put(token_path, registration.spoke_token, overwrite=True)
@@ -325,12 +317,12 @@ def _kas_body(facts: InstanceFacts) -> dict[str, object]:
 def _update_kas(facts: InstanceFacts, hub: HubApi, credential: HubCredential, report: Report) -> str:
     """Re-post our KAS keys with the spoke token only when the hub lists other keys (a redeploy writes nothing)."""
     body, kas_id = _kas_body(facts), catalog.kas_id(facts.code)
-    listed = {str(s.get("kasId")): s for s in same_host._retried(lambda: hub.kas_registry(credential), report)}
+    listed = {str(s.get("kasId")): s for s in same_host.retried(lambda: hub.kas_registry(credential), report)}
     served = {(k.get("kid"), k.get("fingerprint")) for k in (listed.get(kas_id) or {}).get("publicKeys") or []}
     wanted: list[dict[str, Any]] = body["publicKeys"]  # type: ignore[assignment]
     if served == {(k["kid"], k["fingerprint"]) for k in wanted}:
         return f"{kas_id} already at the hub"
-    same_host._retried(lambda: hub.register_kas(body, credential), report)
+    same_host.retried(lambda: hub.register_kas(body, credential), report)
     return f"{kas_id} keys updated at the hub"
 
 
